@@ -1,0 +1,168 @@
+//! Build script: one Python for everything.
+//!
+//! 1. Ask the interpreter that `python3-sys` picked (it exports its path as
+//!    `DEP_PYTHON3_PYTHON_INTERPRETER`; `PYTHON_SYS_EXECUTABLE` overrides both)
+//!    for its headers, library directory and version.
+//! 2. Compile the C shim in `csrc/` against exactly those headers.
+//! 3. Emit an rpath to that interpreter's library directory, so binaries, tests,
+//!    examples and benches load the libpython they were linked against (this
+//!    machine has two libpython3.11.so.1.0 with the same soname).
+//! 4. Record the version, executable and library directory for the run-time check.
+//! 5. With the `regen-bindings` feature, regenerate `src/ffi/shim.rs` with bindgen.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct PythonInfo {
+    executable: String,
+    include_dir: String,
+    lib_dir: String,
+    version: String,
+    hexversion: u32,
+    shared: bool,
+}
+
+fn query_python(interpreter: &str) -> PythonInfo {
+    let script = r#"
+import sys, sysconfig, os
+v = sysconfig.get_config_var
+print(os.path.realpath(sys.executable))
+print(sysconfig.get_paths()['include'])
+print(v('LIBDIR') or '')
+print('%d.%d.%d' % sys.version_info[:3] + ('' if sys.version_info.releaselevel == 'final' else sys.version_info.releaselevel[0] + str(sys.version_info.serial)))
+print(sys.hexversion)
+print(v('Py_ENABLE_SHARED') or 0)
+"#;
+    let out = Command::new(interpreter)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap_or_else(|e| panic!("pyhost build: cannot run the Python interpreter {interpreter:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "pyhost build: {interpreter:?} failed to describe itself: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8(out.stdout).expect("interpreter printed non-UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 6, "pyhost build: unexpected interpreter output: {text:?}");
+    PythonInfo {
+        executable: lines[0].to_string(),
+        include_dir: lines[1].to_string(),
+        lib_dir: lines[2].to_string(),
+        version: lines[3].to_string(),
+        hexversion: lines[4].trim().parse().expect("sys.hexversion"),
+        shared: lines[5].trim() == "1",
+    }
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=PYTHON_SYS_EXECUTABLE");
+    println!("cargo:rerun-if-changed=csrc");
+    println!("cargo:rerun-if-changed=include");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    // The same choice python3-sys made: its exported interpreter, unless the
+    // user forces one (python3-sys honours the same variable).
+    let interpreter = env::var("PYTHON_SYS_EXECUTABLE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| env::var("DEP_PYTHON3_PYTHON_INTERPRETER").ok())
+        .unwrap_or_else(|| "python3".to_string());
+    let py = query_python(&interpreter);
+
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let csrc = manifest.join("csrc");
+    let include = manifest.join("include");
+
+    let mut build = cc::Build::new();
+    build
+        .include(&py.include_dir)
+        .include(&csrc)
+        .include(&include)
+        .warnings(true)
+        .extra_warnings(true)
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-missing-field-initializers")
+        .flag_if_supported("-fno-strict-aliasing")
+        .opt_level(2);
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&csrc)
+        .expect("csrc/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().map_or(false, |x| x == "c"))
+        .collect();
+    sources.sort();
+    for src in &sources {
+        build.file(src);
+    }
+    build.compile("pyhost_shim");
+
+    // Headers for downstream build scripts (DEP_PYHOST_SHIM_INCLUDE).
+    println!("cargo:include={}", include.display());
+    println!("cargo:python_include={}", py.include_dir);
+
+    if py.shared && !py.lib_dir.is_empty() {
+        // Applies to this package's binaries, tests, examples, benches and cdylib.
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", py.lib_dir);
+    }
+    println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_VERSION={}", py.version);
+    println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_EXECUTABLE={}", py.executable);
+    println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_LIBDIR={}", py.lib_dir);
+    println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_INCLUDE={}", py.include_dir);
+
+    // Version cfgs for the few places the Rust side differs by version.
+    let minor = (py.hexversion >> 16) & 0xff;
+    for m in 8..=14u32 {
+        println!("cargo:rustc-check-cfg=cfg(pyhost_py_3_{m})");
+        if minor >= m {
+            println!("cargo:rustc-cfg=pyhost_py_3_{m}");
+        }
+    }
+
+    regen_bindings(&manifest, &csrc, &py);
+}
+
+#[cfg(feature = "regen-bindings")]
+fn regen_bindings(manifest: &Path, csrc: &Path, _py: &PythonInfo) {
+    // Only our own headers: PyObject is opaque there, so the output does not
+    // depend on the Python version and stays small.
+    let mut headers: Vec<PathBuf> = std::fs::read_dir(csrc)
+        .expect("csrc/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().map_or(false, |x| x == "h"))
+        .collect();
+    headers.sort();
+    let mut builder = bindgen::Builder::default();
+    for h in &headers {
+        builder = builder.header(h.to_str().unwrap());
+    }
+    let bindings = builder
+        .allowlist_function("pyhost_.*")
+        .allowlist_type("pyhost_.*")
+        .allowlist_var("PYHOST_.*")
+        .blocklist_type("PyObject|_object")
+        .raw_line("#![allow(non_camel_case_types, non_snake_case, dead_code, missing_docs)]")
+        .raw_line("#![allow(clippy::all)]")
+        .raw_line("//! Generated by bindgen from csrc/*.h: do not edit.")
+        .raw_line("//! Regenerate with `cargo build --features regen-bindings`.")
+        .raw_line("")
+        .raw_line("use python3_sys::PyObject;")
+        .layout_tests(true)
+        .derive_debug(true)
+        .derive_default(false)
+        .generate_comments(true)
+        .prepend_enum_name(false)
+        .generate()
+        .expect("bindgen failed on csrc/*.h");
+    let out = manifest.join("src").join("ffi").join("shim.rs");
+    let text = bindings.to_string();
+    let old = std::fs::read_to_string(&out).unwrap_or_default();
+    if old != text {
+        std::fs::write(&out, text).expect("write src/ffi/shim.rs");
+    }
+}
+
+#[cfg(not(feature = "regen-bindings"))]
+fn regen_bindings(_manifest: &Path, _csrc: &Path, _py: &PythonInfo) {}

@@ -1,0 +1,174 @@
+/*
+ * pyhost C shim: interpreter start-up, error fetch, wide integers.
+ * See pyhost_shim.h for the contract of each function.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#include "pyhost_shim.h"
+
+static void copy_message(char *err, size_t err_len, const char *prefix, const char *msg)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    snprintf(err, err_len, "%s%s", prefix, msg ? msg : "unknown error");
+}
+
+/* Turn a failed PyStatus into text: "func: message" as Py_ExitStatusException
+ * would print it, without exiting the host. */
+static int status_failed(PyStatus status, char *err, size_t err_len)
+{
+    if (err != NULL && err_len > 0) {
+        if (status.func != NULL)
+            snprintf(err, err_len, "%s: %s", status.func, status.err_msg ? status.err_msg : "error");
+        else if (status.err_msg != NULL)
+            snprintf(err, err_len, "%s", status.err_msg);
+        else if (PyStatus_IsExit(status))
+            snprintf(err, err_len, "Python asked to exit with code %d during start-up", status.exitcode);
+        else
+            snprintf(err, err_len, "unknown start-up error");
+    }
+    return -1;
+}
+
+int pyhost_initialize(const pyhost_init_options *opts, char *err, size_t err_len)
+{
+    PyStatus status;
+    PyPreConfig preconfig;
+    PyConfig config;
+
+    if (opts == NULL) {
+        copy_message(err, err_len, "", "pyhost_initialize: options are NULL");
+        return -1;
+    }
+
+    /* Pre-initialisation fixes the allocator, the locale and UTF-8 mode. */
+    if (opts->isolated)
+        PyPreConfig_InitIsolatedConfig(&preconfig);
+    else
+        PyPreConfig_InitPythonConfig(&preconfig);
+    preconfig.utf8_mode = opts->utf8_mode ? 1 : 0;
+    status = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(status))
+        return status_failed(status, err, err_len);
+
+    if (opts->isolated)
+        PyConfig_InitIsolatedConfig(&config);
+    else
+        PyConfig_InitPythonConfig(&config);
+
+    /* The host owns the process: no signal handlers unless asked, no
+     * command-line parsing, no change to the C stdio buffering. */
+    config.install_signal_handlers = opts->install_signal_handlers ? 1 : 0;
+    config.parse_argv = 0;
+    config.configure_c_stdio = 0;
+    config.pathconfig_warnings = 0;
+    config.site_import = opts->site_import ? 1 : 0;
+    config.write_bytecode = opts->write_bytecode ? 1 : 0;
+
+    if (opts->home != NULL) {
+        status = PyConfig_SetBytesString(&config, &config.home, opts->home);
+        if (PyStatus_Exception(status))
+            goto fail;
+    }
+    if (opts->program_name != NULL) {
+        status = PyConfig_SetBytesString(&config, &config.program_name, opts->program_name);
+        if (PyStatus_Exception(status))
+            goto fail;
+    }
+    if (opts->executable != NULL) {
+        status = PyConfig_SetBytesString(&config, &config.executable, opts->executable);
+        if (PyStatus_Exception(status))
+            goto fail;
+    }
+    if (opts->argv != NULL && opts->argc > 0) {
+        status = PyConfig_SetBytesArgv(&config, (Py_ssize_t)opts->argc, (char *const *)opts->argv);
+        if (PyStatus_Exception(status))
+            goto fail;
+    }
+
+    status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        /* Never leave the GIL held after a failed start-up (the rtloader bug
+         * fixed in datadog-agent#54331 hung every later ensure_gil). */
+        if (Py_IsInitialized() && PyGILState_Check())
+            (void)PyEval_SaveThread();
+        return status_failed(status, err, err_len);
+    }
+    return 0;
+
+fail:
+    PyConfig_Clear(&config);
+    return status_failed(status, err, err_len);
+}
+
+const char *pyhost_compiled_version(void) { return PY_VERSION; }
+unsigned long pyhost_compiled_hexversion(void) { return (unsigned long)PY_VERSION_HEX; }
+
+size_t pyhost_sizeof_PyConfig(void) { return sizeof(PyConfig); }
+size_t pyhost_sizeof_PyPreConfig(void) { return sizeof(PyPreConfig); }
+size_t pyhost_sizeof_PyMethodDef(void) { return sizeof(PyMethodDef); }
+size_t pyhost_sizeof_PyModuleDef(void) { return sizeof(PyModuleDef); }
+size_t pyhost_sizeof_PyTypeObject(void) { return sizeof(PyTypeObject); }
+
+PyObject *pyhost_err_take(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    /* 3.12+: the exception is stored normalised, traceback attached. */
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value == NULL) {
+        /* Normalisation can only fail to produce a value if it raised; fall
+         * back to the type as the "value" so the caller still sees something. */
+        Py_XDECREF(tb);
+        return type;
+    }
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+        Py_DECREF(tb);
+    }
+    Py_DECREF(type);
+    return value;
+#endif
+}
+
+PyObject *pyhost_long_from_128(uint64_t lo, uint64_t hi, int is_signed)
+{
+    unsigned char bytes[16];
+    for (int i = 0; i < 8; i++) {
+        bytes[i] = (unsigned char)(lo >> (8 * i));
+        bytes[8 + i] = (unsigned char)(hi >> (8 * i));
+    }
+    return _PyLong_FromByteArray(bytes, 16, /*little_endian=*/1, is_signed);
+}
+
+int pyhost_long_as_128(PyObject *obj, uint64_t *lo, uint64_t *hi, int is_signed)
+{
+    unsigned char bytes[16];
+    PyObject *num = PyNumber_Index(obj);
+    if (num == NULL)
+        return -1;
+#if PY_VERSION_HEX >= 0x030D0000
+    int rc = _PyLong_AsByteArray((PyLongObject *)num, bytes, 16, 1, is_signed, 1);
+#else
+    int rc = _PyLong_AsByteArray((PyLongObject *)num, bytes, 16, 1, is_signed);
+#endif
+    Py_DECREF(num);
+    if (rc < 0)
+        return -1;
+    uint64_t l = 0, h = 0;
+    for (int i = 0; i < 8; i++) {
+        l |= (uint64_t)bytes[i] << (8 * i);
+        h |= (uint64_t)bytes[8 + i] << (8 * i);
+    }
+    *lo = l;
+    *hi = h;
+    return 0;
+}

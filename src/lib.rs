@@ -1,0 +1,59 @@
+//! # pyhost: embed CPython in a native host through raw FFI
+//!
+//! pyhost keeps Python as the extension language of a Rust (or C) program:
+//! plugins that are updated without recompiling the host, run concurrently
+//! on threads that each keep one Python thread state, and call back into the
+//! host through modules that live in the host's memory.
+//!
+//! ```no_run
+//! use pyhost::{Interpreter, Result};
+//!
+//! fn main() -> Result<()> {
+//!     let interp = Interpreter::builder().add_path("plugins").init()?;
+//!     let greeting: String = interp.with_gil(|py| {
+//!         let plugin = py.import("hello")?;
+//!         plugin.getattr("greet")?.call1(("host",))?.extract()
+//!     })?;
+//!     println!("{greeting}");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Layers
+//!
+//! * [`ffi`]: CPython's C API (`python3-sys`) plus the C shim compiled against
+//!   the very headers of the Python we link (`csrc/`).
+//! * [`Interpreter`]: `PyConfig` start-up, the run-time version check and the
+//!   finalisation policy.
+//! * [`Python`], [`with_gil`], [`GilGuard`]: the GIL token and its scopes.
+//! * [`Bound`], [`Py`], [`Dict`], [`List`], [`Tuple`]: object handles.
+//! * [`Error`], [`PyException`]: exceptions with type, message and traceback.
+//! * [`ToPython`], [`FromPython`]: conversions.
+//!
+//! ## GIL rules
+//!
+//! Every API that touches Python needs a [`Python`] token, and the only safe
+//! ways to get one take the GIL. Tokens and GIL-bound handles are `!Send`, so
+//! GIL state cannot migrate between OS threads (the crash the Datadog Agent
+//! hit when Go moved goroutines). See the [`gil`] module for the
+//! `compile_fail` proofs.
+
+#![warn(missing_docs)]
+
+pub mod ffi;
+
+mod code;
+mod conv;
+mod err;
+pub mod gil;
+pub mod interpreter;
+pub mod module;
+mod object;
+pub mod worker;
+
+pub use code::Mode;
+pub use conv::{str_from_utf8, Bytes, FromPython, ToPython};
+pub use err::{Error, ExcKind, PyException, Result};
+pub use gil::{try_with_gil, with_gil, GilGuard, Python};
+pub use interpreter::{Builder, Interpreter};
+pub use object::{Bound, Dict, IntoArgs, Iter, List, Py, Tuple};

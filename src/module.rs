@@ -1,0 +1,2 @@
+//! Host modules: Rust functions exposed to Python as built-in modules.
+//! (Being written: issue 3.)

@@ -1,0 +1,2 @@
+//! Thread-affine workers.
+//! (Being written: issue 4.)
