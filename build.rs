@@ -91,7 +91,7 @@ fn main() {
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&csrc)
         .expect("csrc/")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().map_or(false, |x| x == "c"))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
         .collect();
     sources.sort();
     for src in &sources {
@@ -131,7 +131,7 @@ fn regen_bindings(manifest: &Path, csrc: &Path, _py: &PythonInfo) {
     let mut headers: Vec<PathBuf> = std::fs::read_dir(csrc)
         .expect("csrc/")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().map_or(false, |x| x == "h"))
+        .filter(|p| p.extension().is_some_and(|x| x == "h"))
         .collect();
     headers.sort();
     let mut builder = bindgen::Builder::default();

@@ -5,6 +5,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#ifndef _WIN32
+#include <signal.h>
+#endif
 
 #include "pyhost_shim.h"
 
@@ -97,6 +100,23 @@ int pyhost_initialize(const pyhost_init_options *opts, char *err, size_t err_len
             (void)PyEval_SaveThread();
         return status_failed(status, err, err_len);
     }
+#ifndef _WIN32
+    if (!opts->install_signal_handlers) {
+        /* Even with install_signal_handlers=0, CPython's signal module
+         * installs its SIGINT handler when first imported in the main
+         * interpreter if the action is SIG_DFL (3.11 signal_get_set_handlers),
+         * and asyncio/subprocess import it. Import it now and put the host's
+         * action back, so SIGINT stays the host's. */
+        struct sigaction saved;
+        if (sigaction(SIGINT, NULL, &saved) == 0) {
+            PyObject *mod = PyImport_ImportModule("signal");
+            if (mod == NULL)
+                PyErr_Clear();
+            Py_XDECREF(mod);
+            (void)sigaction(SIGINT, &saved, NULL);
+        }
+    }
+#endif
     return 0;
 
 fail:

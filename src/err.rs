@@ -398,7 +398,10 @@ fn format_traceback(ty: &Bound<'_>, value: &Bound<'_>) -> Option<String> {
         ffi::Py_XDECREF(context);
         (Bound::from_owned_ptr_opt(py, tb), chain)
     };
-    if tb.is_none() && !has_chain {
+    // SAFETY: GIL held; both are live objects.
+    let syntax = unsafe { ffi::PyErr_GivenExceptionMatches(value.as_ptr(), ffi::PyExc_SyntaxError) } != 0;
+    // A SyntaxError has no frames, but formatting shows its file, line and caret.
+    if tb.is_none() && !has_chain && !syntax {
         return None;
     }
     thread_local! {
@@ -416,8 +419,5 @@ fn format_traceback(ty: &Bound<'_>, value: &Bound<'_>) -> Option<String> {
         empty.call_method1("join", (lines,))?.str()
     })();
     FORMATTING.with(|f| f.set(false));
-    match formatted {
-        Ok(s) => Some(s),
-        Err(_) => None,
-    }
+    formatted.ok()
 }

@@ -10,7 +10,7 @@
 //! 3. [`Python::allow_threads`] releases the GIL around blocking Rust work; its
 //!    closure must be `Send`, so it cannot capture the token or any GIL-bound value.
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! // The token cannot be sent to another thread.
 //! pyhost::with_gil(|py| {
 //!     std::thread::spawn(move || {
@@ -19,7 +19,7 @@
 //! });
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! // `allow_threads` releases the GIL; its closure cannot use the token.
 //! pyhost::with_gil(|py| {
 //!     py.allow_threads(|| {
@@ -28,14 +28,14 @@
 //! });
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! // A guard that holds the GIL cannot move to another thread, where it would
 //! // call PyGILState_Release on a thread that never called Ensure.
 //! let guard = pyhost::GilGuard::acquire();
 //! std::thread::spawn(move || drop(guard));
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! // Nor can a Python object borrowed under the GIL.
 //! pyhost::with_gil(|py| {
 //!     let obj = py.None();
