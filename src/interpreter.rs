@@ -128,14 +128,12 @@ fn state_error(state: u8) -> Error {
 
 /// Register a thread that owns a Python thread state for its whole life (a
 /// worker). Finalisation is refused while any are registered.
-#[allow(dead_code)] // used by the worker pool
 pub(crate) fn register_thread_state_owner() -> Result<()> {
     ensure_running()?;
     THREAD_STATE_OWNERS.fetch_add(1, Ordering::SeqCst);
     Ok(())
 }
 
-#[allow(dead_code)]
 pub(crate) fn unregister_thread_state_owner() {
     THREAD_STATE_OWNERS.fetch_sub(1, Ordering::SeqCst);
 }
@@ -277,6 +275,13 @@ impl Builder {
     pub fn add_init_func(mut self, name: impl Into<String>, init: InitFunc) -> Self {
         self.inittab.push((name.into(), init));
         self
+    }
+
+    /// Register a host module written in Rust as a built-in
+    /// (`PyImport_AppendInittab`); see [`crate::module::HostModule`].
+    pub fn add_module(self, module: crate::module::HostModule) -> Self {
+        let (name, init) = module.register();
+        self.add_init_func(name, init)
     }
 
     /// Test hook: pretend `Py_GetVersion()` returned this string.

@@ -62,4 +62,8 @@ extern "C" {
     pub fn PyEval_SetTrace(func: Option<Py_tracefunc>, obj: *mut PyObject);
     /// `PyEval_SetProfile` (this thread only).
     pub fn PyEval_SetProfile(func: Option<Py_tracefunc>, obj: *mut PyObject);
+    /// `PyInterpreterState_ThreadHead`: the first thread state of `interp`.
+    pub fn PyInterpreterState_ThreadHead(interp: *mut PyInterpreterState) -> *mut PyThreadState;
+    /// `PyThreadState_Next`: the next thread state of the same interpreter, or NULL.
+    pub fn PyThreadState_Next(tstate: *mut PyThreadState) -> *mut PyThreadState;
 }

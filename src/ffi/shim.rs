@@ -7,6 +7,36 @@
 
 use python3_sys::PyObject;
 
+unsafe extern "C" {
+    pub fn pyhost_module_host_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_module_host_create(spec: *mut PyObject) -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_function_data_new(entry: *mut ::std::os::raw::c_void) -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_module_demo_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_module_demo_error(module: *mut PyObject) -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_module_bench_c_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_sizeof_PyListObject() -> usize;
+}
+unsafe extern "C" {
+    pub fn pyhost_offsetof_function_data_entry() -> usize;
+}
+unsafe extern "C" {
+    pub fn pyhost_sizeof_PyObject() -> usize;
+}
+unsafe extern "C" {
+    pub fn pyhost_offsetof_PyListObject_ob_item() -> usize;
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct pyhost_init_options {
@@ -103,4 +133,10 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn pyhost_bench_c_gil_cycle_fresh(iters: u64) -> u64;
+}
+unsafe extern "C" {
+    pub fn pyhost_bench_c_condvar_roundtrip(iters: u64) -> u64;
+}
+unsafe extern "C" {
+    pub fn pyhost_bench_c_spin_roundtrip(iters: u64) -> u64;
 }

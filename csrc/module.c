@@ -1,0 +1,86 @@
+/*
+ * Host modules built at run time from Rust closures.
+ *
+ * One multi-phase definition (PEP 489) serves every such module. Python
+ * creates the module object from the import spec (its name is spec.name);
+ * the Py_mod_exec slot, written in Rust, looks that name up in the registry
+ * of `pyhost::module::HostModule`s and adds the module's functions,
+ * constants and exception types. Each function is a PyCFunction whose
+ * PyMethodDef points at the one Rust trampoline and whose self object is a
+ * small `pyhost.FunctionData` object pointing at the closure.
+ *
+ * No module state: each closure carries what it needs, so the definition
+ * can be shared and m_size is 0.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "pyhost_module.h"
+
+static PyModuleDef_Slot host_slots[] = {
+    {Py_mod_exec, (void *)pyhost_rs_hostmodule_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef host_def = {
+    PyModuleDef_HEAD_INIT,
+    "pyhost.hostmodule", /* unused: multi-phase modules take spec.name */
+    NULL,                /* __doc__ is set by the exec slot */
+    0,                   /* no per-module state */
+    NULL,                /* functions are added by the exec slot */
+    host_slots,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyObject *pyhost_module_host_init(void)
+{
+    return PyModuleDef_Init(&host_def);
+}
+
+PyObject *pyhost_module_host_create(PyObject *spec)
+{
+    PyObject *m = PyModule_FromDefAndSpec(&host_def, spec);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_ExecDef(m, &host_def) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The self object of a closure-backed function: a pointer to its Rust
+ * entry, read by the trampoline with one load (a capsule would cost a call
+ * and a strcmp of its name on every call). Not instantiable from Python. */
+typedef struct {
+    PyObject_HEAD
+    void *entry;
+} pyhost_function_data;
+
+static PyTypeObject function_data_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pyhost.FunctionData",
+    .tp_basicsize = sizeof(pyhost_function_data),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The Rust closure behind a pyhost host function (the function's __self__).",
+};
+
+PyObject *pyhost_function_data_new(void *entry)
+{
+    pyhost_function_data *o;
+    if (PyType_Ready(&function_data_type) < 0) /* once; later calls return at once */
+        return NULL;
+    o = PyObject_New(pyhost_function_data, &function_data_type);
+    if (o == NULL)
+        return NULL;
+    o->entry = entry;
+    return (PyObject *)o;
+}
+
+size_t pyhost_offsetof_function_data_entry(void) { return offsetof(pyhost_function_data, entry); }
+size_t pyhost_sizeof_PyObject(void) { return sizeof(PyObject); }
+
+size_t pyhost_sizeof_PyListObject(void) { return sizeof(PyListObject); }
+size_t pyhost_offsetof_PyListObject_ob_item(void) { return offsetof(PyListObject, ob_item); }

@@ -1,0 +1,95 @@
+/*
+ * pyhost host modules: the C half of src/module/.
+ *
+ * Module definitions (PyModuleDef, PEP 489 multi-phase) and method tables
+ * (PyMethodDef, METH_FASTCALL | METH_KEYWORDS) live in C, where every
+ * extension author expects them; their entries are Rust `extern "C"`
+ * functions. Two kinds:
+ *
+ * - fixed modules (csrc/demo_module.c): a static table per module, each entry
+ *   a `#[no_mangle] extern "C"` Rust function;
+ * - host modules built at run time from Rust closures (csrc/module.c): one
+ *   shared PyModuleDef whose Py_mod_exec slot (Rust) looks the module up by
+ *   name and adds one PyCFunction per closure, all sharing one trampoline.
+ *
+ * Like pyhost_shim.h, this header does not include Python.h, so bindgen sees
+ * PyObject as opaque. The declarations of the Rust functions the C tables
+ * point at need Python's types and are only visible to C (after Python.h).
+ */
+#ifndef PYHOST_MODULE_H
+#define PYHOST_MODULE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _object PyObject;
+
+/* ---- host modules built from Rust closures (csrc/module.c) ------------- */
+
+/* Init function for PyImport_AppendInittab, shared by every host module
+ * registered before start-up: returns PyModuleDef_Init(&def) of the shared
+ * multi-phase definition. The module's name comes from the import spec; the
+ * Py_mod_exec slot finds the module's functions and constants by that name. */
+PyObject *pyhost_module_host_init(void);
+
+/* Create and execute a host module in a running interpreter from an import
+ * spec (anything with a `name` attribute): PyModule_FromDefAndSpec +
+ * PyModule_ExecDef on the shared definition. New reference, or NULL with an
+ * exception. Needs the GIL. */
+PyObject *pyhost_module_host_create(PyObject *spec);
+
+/* A new `pyhost.FunctionData` object: the self object of a closure-backed
+ * function, holding `entry` (the Rust closure's record, never freed). The
+ * trampoline reads the pointer at pyhost_offsetof_function_data_entry(). */
+PyObject *pyhost_function_data_new(void *entry);
+
+/* ---- fixed module `pyhost_demo` (csrc/demo_module.c) ----------------- */
+
+/* Init function of `pyhost_demo` (for PyImport_AppendInittab): a static
+ * METH_FASTCALL | METH_KEYWORDS table of Rust functions, module state
+ * holding its exception type, multi-phase initialisation. */
+PyObject *pyhost_module_demo_init(void);
+
+/* `pyhost_demo.DemoError`, from the module state of `module` (borrowed), or
+ * NULL with SystemError if `module` is not a pyhost_demo module. */
+PyObject *pyhost_module_demo_error(PyObject *module);
+
+/* ---- plain-C benchmark baseline module `pyhost_bench_c` -------------- */
+
+/* Init function of `pyhost_bench_c` (csrc/bench_modules.c): `noop()` and
+ * `gauge(name, value, tags, hostname)` written directly against the C API,
+ * METH_FASTCALL | METH_KEYWORDS, the floor for benches/modules.rs. */
+PyObject *pyhost_module_bench_c_init(void);
+
+/* ---- layout facts for the Rust side ---------------------------------- */
+
+/* Layouts Rust reads in place, compared with its own declarations by the
+ * tests: PyListObject's items (PyList_GET_ITEM is a macro) and the entry
+ * pointer of pyhost.FunctionData. */
+size_t pyhost_sizeof_PyListObject(void);
+size_t pyhost_offsetof_function_data_entry(void);
+size_t pyhost_sizeof_PyObject(void);
+size_t pyhost_offsetof_PyListObject_ob_item(void);
+
+#ifdef Py_PYTHON_H
+/* Implemented in Rust (src/module/). Hidden from bindgen, which does not
+ * include Python.h: the Rust definitions are the source of truth. */
+
+/* Py_mod_exec slot of the shared host-module definition. */
+int pyhost_rs_hostmodule_exec(PyObject *module);
+
+/* pyhost_demo's functions (src/module/demo.rs). */
+PyObject *pyhost_rs_demo_noop(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *pyhost_rs_demo_gauge(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *pyhost_rs_demo_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *pyhost_rs_demo_fail(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PYHOST_MODULE_H */
