@@ -1,2 +1,0 @@
-//! Thread-affine workers.
-//! (Being written: issue 4.)
