@@ -29,6 +29,11 @@
 //! * [`Bound`], [`Py`], [`Dict`], [`List`], [`Tuple`]: object handles.
 //! * [`Error`], [`PyException`]: exceptions with type, message and traceback.
 //! * [`ToPython`], [`FromPython`]: conversions.
+//! * [`HostModule`], [`module`]: Rust functions exposed to Python as built-in
+//!   modules behind C method tables, and the Python 2 `Py_InitModule` port.
+//! * [`WorkerPool`], [`worker`]: thread-affine workers that each own one
+//!   Python thread state for life; jobs, handles (blocking and `Future`),
+//!   cancellation and timeouts.
 //!
 //! ## GIL rules
 //!
@@ -42,6 +47,7 @@
 
 pub mod ffi;
 
+pub mod agent;
 mod code;
 mod conv;
 mod err;
@@ -56,4 +62,6 @@ pub use conv::{str_from_utf8, Bytes, FromPython, ToPython};
 pub use err::{Error, ExcKind, PyException, Result};
 pub use gil::{try_with_gil, with_gil, GilGuard, Python};
 pub use interpreter::{Builder, Interpreter};
+pub use module::{Args, HostModule};
 pub use object::{Bound, Dict, IntoArgs, Iter, List, Py, Tuple};
+pub use worker::{JobError, JobHandle, JobOptions, WorkerPool};
