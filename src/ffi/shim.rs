@@ -8,6 +8,30 @@
 use python3_sys::PyObject;
 
 unsafe extern "C" {
+    pub fn pyhost_dd_aggregator_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd_datadog_agent_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd__util_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd_util_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd_tagger_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd_containers_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd_kubeutil_init() -> *mut PyObject;
+}
+unsafe extern "C" {
+    pub fn pyhost_dd__util_empty_output_error(module: *mut PyObject) -> *mut PyObject;
+}
+unsafe extern "C" {
     pub fn pyhost_module_host_init() -> *mut PyObject;
 }
 unsafe extern "C" {
