@@ -22,8 +22,9 @@
 //! `PYHOST_BENCH_ITERS` (default 200000) tune the run;
 //! `PYHOST_BENCH_ONLY=submit_metric` runs one key, once, for a profiler.
 
-use std::time::Instant;
+mod common;
 
+use common::Variant;
 use pyhost::agent::config::HostConfig;
 use pyhost::agent::host::{self, AgentHost};
 use pyhost::agent::{modules, pybase};
@@ -65,26 +66,6 @@ def loop_run(f, n):
 /// The check ids the variants submit to, drained after each sample.
 const CHECK_IDS: [&str; 2] = ["bench:1", "bench:check"];
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Variant<'py> {
-    key: &'static str,
-    looper: Bound<'py>,
-    target: Bound<'py>,
-    samples: Vec<f64>,
-}
-
-fn median(v: &[f64]) -> (f64, f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (s[s.len() / 2], s[0], s[s.len() - 1])
-}
-
 fn drain(host: &AgentHost) {
     for id in CHECK_IDS {
         host.aggregator.drain_submissions(id, |_| ());
@@ -99,76 +80,28 @@ fn run(py: Python<'_>, host: &AgentHost, rounds: usize, iters: usize) -> pyhost:
     let aggregator = py.import("aggregator")?;
     let check = get("check")?;
     let mut variants = vec![
-        Variant {
-            key: "empty",
-            looper: get("loop_empty")?,
-            target: py.None(),
-            samples: vec![],
-        },
-        Variant {
-            key: "submit_py",
-            looper: get("loop_submit")?,
-            target: get("submit_py")?,
-            samples: vec![],
-        },
-        Variant {
-            key: "submit_metric",
-            looper: get("loop_submit")?,
-            target: aggregator.getattr("submit_metric")?,
-            samples: vec![],
-        },
-        Variant {
-            key: "gauge",
-            looper: get("loop_gauge")?,
-            target: check.getattr("gauge")?,
-            samples: vec![],
-        },
-        Variant {
-            key: "run",
-            looper: get("loop_run")?,
-            target: check.getattr("run")?,
-            samples: vec![],
-        },
+        Variant::new("empty", get("loop_empty")?, py.None()),
+        Variant::new("submit_py", get("loop_submit")?, get("submit_py")?),
+        Variant::new(
+            "submit_metric",
+            get("loop_submit")?,
+            aggregator.getattr("submit_metric")?,
+        ),
+        Variant::new("gauge", get("loop_gauge")?, check.getattr("gauge")?),
+        Variant::new("run", get("loop_run")?, check.getattr("run")?),
     ];
-    if let Ok(only) = std::env::var("PYHOST_BENCH_ONLY") {
-        variants.retain(|v| only.split(',').any(|k| k == v.key));
-        for v in &variants {
-            let t0 = Instant::now();
-            v.looper.call1((&v.target, iters * rounds))?;
-            println!(
-                "{}: {:.1} ns/call",
-                v.key,
-                t0.elapsed().as_nanos() as f64 / (iters * rounds) as f64
-            );
-            drain(host);
-        }
+    if common::run_only(&mut variants, rounds, iters, || drain(host))? {
         return Ok(());
     }
-    // Warm-up: every variant once (specialisation, allocator, arenas).
-    for v in &variants {
-        v.looper.call1((&v.target, iters / 4))?;
-        drain(host);
-    }
+    // Warm-up (specialisation, allocator, arenas).
+    common::warm_up(&variants, iters, || drain(host))?;
     // The submissions really arrive.
     check_recording(host, &variants)?;
-    let n = variants.len();
-    for round in 0..rounds {
-        for k in 0..n {
-            let v = &mut variants[(round + k) % n];
-            let t0 = Instant::now();
-            v.looper.call1((&v.target, iters))?;
-            v.samples
-                .push(t0.elapsed().as_nanos() as f64 / iters as f64);
-            drain(host);
-        }
-    }
+    common::interleave(&mut variants, rounds, iters, || drain(host))?;
 
-    let med = |key: &str| median(&variants.iter().find(|v| v.key == key).unwrap().samples);
+    let med = |key: &str| common::stats(&variants, key);
     let (empty, ..) = med("empty");
-    let cell = |key: &str| {
-        let (m, lo, hi) = med(key);
-        format!("{m:.0} [{lo:.0}-{hi:.0}]")
-    };
+    let cell = |key: &str| common::cell(&variants, key);
     let per_s = |key: &str| {
         let ns = med(key).0;
         format!("{:.2} M/s", 1e3 / ns)
@@ -223,19 +156,7 @@ fn check_recording(host: &AgentHost, variants: &[Variant<'_>]) -> pyhost::Result
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` runs this too,
-    // so keep that run short.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let rounds = if quick {
-        1
-    } else {
-        env_usize("PYHOST_BENCH_ROUNDS", 15)
-    };
-    let iters = if quick {
-        1000
-    } else {
-        env_usize("PYHOST_BENCH_ITERS", 200_000)
-    };
+    let (rounds, iters) = common::rounds_and_iters();
     let data = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("bench-agent-{}", std::process::id()));
     let host =

@@ -22,8 +22,9 @@
 //! `PYHOST_BENCH_ONLY=gauge_static,gauge_closure` runs just those keys, once,
 //! for a profiler.
 
-use std::time::Instant;
+mod common;
 
+use common::Variant;
 use pyhost::module::{demo, HostModule};
 use pyhost::{ffi, Bound, Interpreter, Python};
 
@@ -44,10 +45,6 @@ def gauge_py(name, value, tags, hostname):
     pass
 "#;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// The closure versions: the same bodies as src/module/demo.rs.
 fn closure_module() -> HostModule {
     HostModule::new("pyhost_bench_rs")
@@ -66,19 +63,6 @@ fn closure_module() -> HostModule {
         })
 }
 
-struct Variant<'py> {
-    key: &'static str,
-    looper: Bound<'py>,
-    target: Bound<'py>,
-    samples: Vec<f64>,
-}
-
-fn stats(v: &[f64]) -> (f64, f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (s[s.len() / 2], s[0], s[s.len() - 1])
-}
-
 fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
     let g = py.new_globals()?;
     py.run(LOOPS, Some(&g), None)?;
@@ -87,45 +71,25 @@ fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
     let rs = py.import("pyhost_demo")?;
     let cl = py.import("pyhost_bench_rs")?;
     let mut variants = vec![
-        Variant { key: "empty", looper: get("loop_empty")?, target: py.None(), samples: vec![] },
-        Variant { key: "noop_c", looper: get("loop_noop")?, target: c.getattr("noop")?, samples: vec![] },
-        Variant { key: "noop_static", looper: get("loop_noop")?, target: rs.getattr("noop")?, samples: vec![] },
-        Variant { key: "noop_closure", looper: get("loop_noop")?, target: cl.getattr("noop")?, samples: vec![] },
-        Variant { key: "gauge_py", looper: get("loop_gauge")?, target: get("gauge_py")?, samples: vec![] },
-        Variant { key: "gauge_c", looper: get("loop_gauge")?, target: c.getattr("gauge")?, samples: vec![] },
-        Variant { key: "gauge_static", looper: get("loop_gauge")?, target: rs.getattr("gauge")?, samples: vec![] },
-        Variant { key: "gauge_closure", looper: get("loop_gauge")?, target: cl.getattr("gauge")?, samples: vec![] },
+        Variant::new("empty", get("loop_empty")?, py.None()),
+        Variant::new("noop_c", get("loop_noop")?, c.getattr("noop")?),
+        Variant::new("noop_static", get("loop_noop")?, rs.getattr("noop")?),
+        Variant::new("noop_closure", get("loop_noop")?, cl.getattr("noop")?),
+        Variant::new("gauge_py", get("loop_gauge")?, get("gauge_py")?),
+        Variant::new("gauge_c", get("loop_gauge")?, c.getattr("gauge")?),
+        Variant::new("gauge_static", get("loop_gauge")?, rs.getattr("gauge")?),
+        Variant::new("gauge_closure", get("loop_gauge")?, cl.getattr("gauge")?),
     ];
     // For profiling one variant: PYHOST_BENCH_ONLY=gauge_closure (no table).
-    if let Ok(only) = std::env::var("PYHOST_BENCH_ONLY") {
-        variants.retain(|v| only.split(',').any(|k| k == v.key));
-        for v in &variants {
-            let t0 = Instant::now();
-            v.looper.call1((&v.target, iters * rounds))?;
-            println!("{}: {:.1} ns/call", v.key, t0.elapsed().as_nanos() as f64 / (iters * rounds) as f64);
-        }
+    if common::run_only(&mut variants, rounds, iters, || ())? {
         return Ok(());
     }
-    // Warm-up: every variant once (specialisation, allocator, caches).
-    for v in &variants {
-        v.looper.call1((&v.target, iters / 4))?;
-    }
-    let n = variants.len();
-    for round in 0..rounds {
-        for k in 0..n {
-            let v = &mut variants[(round + k) % n];
-            let t0 = Instant::now();
-            v.looper.call1((&v.target, iters))?;
-            v.samples.push(t0.elapsed().as_nanos() as f64 / iters as f64);
-        }
-    }
+    common::warm_up(&variants, iters, || ())?;
+    common::interleave(&mut variants, rounds, iters, || ())?;
 
-    let med = |key: &str| stats(&variants.iter().find(|v| v.key == key).unwrap().samples);
+    let med = |key: &str| common::stats(&variants, key);
     let (empty, ..) = med("empty");
-    let cell = |key: &str| {
-        let (m, lo, hi) = med(key);
-        format!("{m:.0} [{lo:.0}-{hi:.0}]")
-    };
+    let cell = |key: &str| common::cell(&variants, key);
     let net = |key: &str| med(key).0 - empty;
     println!(
         "\npyhost host-module benchmarks: {rounds} interleaved rounds x {iters} calls, median ns per call [min-max];"
@@ -164,11 +128,7 @@ fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` runs this too,
-    // so keep that run short.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let rounds = if quick { 1 } else { env_usize("PYHOST_BENCH_ROUNDS", 15) };
-    let iters = if quick { 1000 } else { env_usize("PYHOST_BENCH_ITERS", 200_000) };
+    let (rounds, iters) = common::rounds_and_iters();
     let interp = Interpreter::builder()
         .add_init_func("pyhost_demo", demo::INIT)
         .add_init_func("pyhost_bench_c", ffi::pyhost_module_bench_c_init)

@@ -17,6 +17,7 @@
 #include <Python.h>
 
 #include "pyhost_dd.h"
+#include "pyhost_module.h"
 
 /* ---- _util ------------------------------------------------------------ */
 
@@ -29,9 +30,14 @@ static util_state *get_util_state(PyObject *module)
     return (util_state *)PyModule_GetState(module);
 }
 
+static struct PyModuleDef util_priv_def;
+
 PyObject *pyhost_dd__util_empty_output_error(PyObject *module)
 {
-    util_state *st = PyModule_Check(module) ? get_util_state(module) : NULL;
+    /* Only a `_util` module's state is a util_state. */
+    util_state *st = NULL;
+    if (PyModule_Check(module) && PyModule_GetDef(module) == &util_priv_def)
+        st = get_util_state(module);
     if (st == NULL || st->empty_output_error == NULL) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_SystemError, "not an initialised _util module");
@@ -51,7 +57,7 @@ static int util_priv_exec(PyObject *m)
         NULL, NULL);
     if (st->empty_output_error == NULL)
         return -1;
-    return PYHOST_DD_ADD_OBJECT_REF(m, "SubprocessOutputEmptyError", st->empty_output_error);
+    return PYHOST_ADD_OBJECT_REF(m, "SubprocessOutputEmptyError", st->empty_output_error);
 }
 
 static int util_priv_traverse(PyObject *m, visitproc visit, void *arg)

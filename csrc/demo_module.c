@@ -26,9 +26,14 @@ static demo_state *get_state(PyObject *module)
     return (demo_state *)PyModule_GetState(module);
 }
 
+static struct PyModuleDef demo_def;
+
 PyObject *pyhost_module_demo_error(PyObject *module)
 {
-    demo_state *st = PyModule_Check(module) ? get_state(module) : NULL;
+    /* Only a pyhost_demo module's state is a demo_state. */
+    demo_state *st = NULL;
+    if (PyModule_Check(module) && PyModule_GetDef(module) == &demo_def)
+        st = get_state(module);
     if (st == NULL || st->error == NULL) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_SystemError, "not an initialised pyhost_demo module");
@@ -46,7 +51,7 @@ static int demo_exec(PyObject *m)
         NULL, NULL);
     if (st->error == NULL)
         return -1;
-    if (PyModule_AddObjectRef(m, "DemoError", st->error) < 0)
+    if (PYHOST_ADD_OBJECT_REF(m, "DemoError", st->error) < 0)
         return -1;
     /* rtloader's aggregator constants, as an example of int constants. */
     if (PyModule_AddIntConstant(m, "GAUGE", 0) < 0 || PyModule_AddIntConstant(m, "RATE", 1) < 0 ||

@@ -101,21 +101,6 @@ PYHOST_DD_DECLARE(pyhost_rs_dd_containers_is_excluded);
 /* kubeutil (src/agent/modules/kubeutil.rs) */
 PYHOST_DD_DECLARE(pyhost_rs_dd_kubeutil_get_connection_info);
 
-/* PyModule_AddObjectRef is 3.10+; older Pythons get the equivalent. */
-#if PY_VERSION_HEX >= 0x030A0000
-#define PYHOST_DD_ADD_OBJECT_REF(m, name, obj) PyModule_AddObjectRef((m), (name), (obj))
-#else
-static inline int pyhost_dd_add_object_ref(PyObject *m, const char *name, PyObject *obj)
-{
-    Py_XINCREF(obj);
-    if (PyModule_AddObject(m, name, obj) < 0) {
-        Py_XDECREF(obj);
-        return -1;
-    }
-    return 0;
-}
-#define PYHOST_DD_ADD_OBJECT_REF(m, name, obj) pyhost_dd_add_object_ref((m), (name), (obj))
-#endif
 #endif /* Py_PYTHON_H */
 
 #ifdef __cplusplus

@@ -86,6 +86,24 @@ PyObject *pyhost_rs_demo_noop(PyObject *self, PyObject *const *args, Py_ssize_t 
 PyObject *pyhost_rs_demo_gauge(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 PyObject *pyhost_rs_demo_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 PyObject *pyhost_rs_demo_fail(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+
+/* PyModule_AddObjectRef (add `obj` to module `m` as `name`, without stealing
+ * the reference) is 3.10+; older Pythons get the equivalent. For the exec
+ * slots of csrc/demo_module.c and csrc/dd_*.c. */
+#if PY_VERSION_HEX >= 0x030A0000
+#define PYHOST_ADD_OBJECT_REF(m, name, obj) PyModule_AddObjectRef((m), (name), (obj))
+#else
+static inline int pyhost_add_object_ref(PyObject *m, const char *name, PyObject *obj)
+{
+    Py_XINCREF(obj);
+    if (PyModule_AddObject(m, name, obj) < 0) {
+        Py_XDECREF(obj);
+        return -1;
+    }
+    return 0;
+}
+#define PYHOST_ADD_OBJECT_REF(m, name, obj) pyhost_add_object_ref((m), (name), (obj))
+#endif
 #endif
 
 #ifdef __cplusplus

@@ -162,16 +162,24 @@ impl ToPython for bool {
 
 impl<'py> FromPython<'py> for bool {
     fn from_python(obj: &Bound<'py>) -> Result<Self> {
-        // SAFETY: comparing with the bool singletons' addresses.
-        unsafe {
-            if obj.as_ptr() == ffi::Py_True() {
-                Ok(true)
-            } else if obj.as_ptr() == ffi::Py_False() {
-                Ok(false)
-            } else {
-                Err(type_error_expected("bool", obj))
-            }
-        }
+        strict_bool(obj).ok_or_else(|| type_error_expected("bool", obj))
+    }
+}
+
+/// `True` or `False` as a Rust `bool`, and `None` for any other object
+/// (ints included: a flag given as `1` is more likely a mistake than a
+/// choice). Shared by [`FromPython`] and the host-function argument
+/// conversions.
+#[inline(always)]
+pub(crate) fn strict_bool(obj: &Bound<'_>) -> Option<bool> {
+    // SAFETY: comparing with the bool singletons' addresses.
+    let (t, f) = unsafe { (ffi::Py_True(), ffi::Py_False()) };
+    if obj.as_ptr() == t {
+        Some(true)
+    } else if obj.as_ptr() == f {
+        Some(false)
+    } else {
+        None
     }
 }
 

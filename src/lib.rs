@@ -55,6 +55,7 @@ pub mod gil;
 pub mod interpreter;
 pub mod module;
 mod object;
+mod panic;
 pub mod worker;
 
 pub use code::Mode;

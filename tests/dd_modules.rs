@@ -995,6 +995,29 @@ sys.modules['_util'] = old
     assert_eq!(out, "old new");
 }
 
+#[test]
+fn util_module_state_is_read_only_from_util() {
+    setup();
+    pyhost::with_gil(|py| {
+        let util = py.import("_util").unwrap();
+        let datadog_agent = py.import("datadog_agent").unwrap();
+        for (module, own) in [(&util, true), (&datadog_agent, false)] {
+            // SAFETY: GIL held; a live module; a borrowed result, or NULL
+            // with an exception set.
+            let p = unsafe { pyhost::ffi::pyhost_dd__util_empty_output_error(module.as_ptr()) };
+            assert_eq!(!p.is_null(), own);
+            if !own {
+                assert!(pyhost::Error::fetch(py).is("SystemError"));
+            }
+        }
+        // _util's state has the layout of pyhost_demo's: it used to be read as one.
+        // SAFETY: as above.
+        let p = unsafe { pyhost::ffi::pyhost_module_demo_error(util.as_ptr()) };
+        assert!(p.is_null());
+        assert!(pyhost::Error::fetch(py).is("SystemError"));
+    });
+}
+
 // ---- tagger, containers, kubeutil ----------------------------------------------------
 
 #[test]

@@ -477,3 +477,30 @@ fn callbacks_run_from_many_threads() {
         h.join().unwrap();
     }
 }
+
+/// The C tables' module-state accessors read only their own module's state:
+/// any other module (even one with state) is `SystemError`, never a state
+/// of another layout read as theirs.
+#[test]
+fn module_state_accessors_check_the_module() {
+    use pyhost::ffi;
+    interp().with_gil(|py| {
+        let g = globals(py);
+        let get = |code: &str| py.eval(code, Some(&g), None).unwrap();
+        let (demo, sys) = (get("pyhost_demo"), get("sys"));
+        // SAFETY: GIL held; a live object; a borrowed result, or NULL with
+        // an exception set.
+        let demo_error = |m: &Bound<'_>| unsafe { ffi::pyhost_module_demo_error(m.as_ptr()) };
+        // SAFETY: as above.
+        let util_error = |m: &Bound<'_>| unsafe { ffi::pyhost_dd__util_empty_output_error(m.as_ptr()) };
+        let system_error = |p: *mut ffi::PyObject, what: &str| {
+            assert!(p.is_null(), "{what}: expected NULL");
+            assert!(Error::fetch(py).is("SystemError"), "{what}");
+        };
+        assert_eq!(demo_error(&demo), get("pyhost_demo.DemoError").as_ptr());
+        system_error(demo_error(&sys), "sys");
+        system_error(demo_error(&py.None()), "None");
+        // pyhost_demo's state has the layout of _util's: it used to be read as one.
+        system_error(util_error(&demo), "pyhost_demo");
+    });
+}

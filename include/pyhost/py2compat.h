@@ -49,8 +49,18 @@
 #define PYHOST_PY2_EXTERN_C
 #endif
 
-/* Exported with C linkage, as PyMODINIT_FUNC is. */
-#define PYHOST_PY2_EXPORT PYHOST_PY2_EXTERN_C Py_EXPORTED_SYMBOL
+/* Exported with C linkage, as PyMODINIT_FUNC is. Py_EXPORTED_SYMBOL is
+ * 3.9+; before, the same attribute spelled out (pyport.h's definition). */
+#ifdef Py_EXPORTED_SYMBOL
+#define PYHOST_PY2_EXPORTED_SYMBOL Py_EXPORTED_SYMBOL
+#elif defined(_WIN32) || defined(__CYGWIN__)
+#define PYHOST_PY2_EXPORTED_SYMBOL __declspec(dllexport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define PYHOST_PY2_EXPORTED_SYMBOL __attribute__((visibility("default")))
+#else
+#define PYHOST_PY2_EXPORTED_SYMBOL
+#endif
+#define PYHOST_PY2_EXPORT PYHOST_PY2_EXTERN_C PYHOST_PY2_EXPORTED_SYMBOL
 
 /* ---- module initialisation ------------------------------------------- */
 

@@ -505,6 +505,13 @@ class AgentCheck(object):
 
     # -- metrics ----------------------------------------------------------------
 
+    def _invalid_value(self, message):
+        """A submitted value that does not convert: ``ValueError(message)`` outside
+        the Agent (a check's tests), a warning in it (the submission is dropped)."""
+        if not AGENT_RUNNING:
+            raise ValueError(message)
+        self.warning(message)
+
     def _submit_metric(self, mtype, name, value, tags=None, hostname=None, device_name=None, raw=False,
                        flush_first_value=False):
         if value is None:
@@ -524,12 +531,8 @@ class AgentCheck(object):
         try:
             value = float(value)
         except ValueError:
-            message = 'Metric: {} has non float value: {}. Only float values can be submitted as metrics.'.format(
-                repr(name), repr(value)
-            )
-            if not AGENT_RUNNING:
-                raise ValueError(message)
-            self.warning(message)
+            self._invalid_value('Metric: {} has non float value: {}. Only float values can be submitted as metrics.'
+                                .format(repr(name), repr(value)))
             return
         aggregator.submit_metric(self, self.check_id, mtype, name, value, tags, hostname, flush_first_value)
 
@@ -577,12 +580,8 @@ class AgentCheck(object):
         try:
             value = int(value)
         except ValueError:
-            message = 'Histogram: {} has non integer value: {}. Only integer are valid bucket values (count).'.format(
-                repr(name), repr(value)
-            )
-            if not AGENT_RUNNING:
-                raise ValueError(message)
-            self.warning(message)
+            self._invalid_value('Histogram: {} has non integer value: {}. Only integer are valid bucket values (count).'
+                                .format(repr(name), repr(value)))
             return
         tags = self._normalize_tags_type(tags, metric_name=name)
         if hostname is None:

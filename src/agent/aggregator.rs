@@ -1418,6 +1418,20 @@ fn serie(suffix: String, value: f64, timestamp: f64, kind: SerieKind) -> Serie {
     }
 }
 
+/// The flush of a state that holds one value: a serie of `kind` if it was
+/// sampled since the last flush, then back to unsampled and 0.
+fn flush_sampled(
+    value: &mut f64,
+    sampled: &mut bool,
+    timestamp: f64,
+    kind: SerieKind,
+    out: &mut Vec<Serie>,
+) {
+    if std::mem::take(sampled) {
+        out.push(serie(String::new(), std::mem::take(value), timestamp, kind));
+    }
+}
+
 #[derive(Debug)]
 enum MetricState {
     Gauge {
@@ -1581,35 +1595,14 @@ impl MetricState {
     ) -> Result<(), &'static str> {
         match self {
             MetricState::Gauge { value, sampled } => {
-                if std::mem::take(sampled) {
-                    out.push(serie(
-                        String::new(),
-                        std::mem::take(value),
-                        timestamp,
-                        SerieKind::Gauge,
-                    ));
-                }
+                flush_sampled(value, sampled, timestamp, SerieKind::Gauge, out)
             }
             MetricState::Count { value, sampled } => {
-                if std::mem::take(sampled) {
-                    out.push(serie(
-                        String::new(),
-                        std::mem::take(value),
-                        timestamp,
-                        SerieKind::Count,
-                    ));
-                }
+                flush_sampled(value, sampled, timestamp, SerieKind::Count, out)
             }
+            // value / interval, and a check's interval is 1.
             MetricState::Counter { value, sampled } => {
-                if std::mem::take(sampled) {
-                    // value / interval, and a check's interval is 1.
-                    out.push(serie(
-                        String::new(),
-                        std::mem::take(value),
-                        timestamp,
-                        SerieKind::Rate,
-                    ));
-                }
+                flush_sampled(value, sampled, timestamp, SerieKind::Rate, out)
             }
             MetricState::Rate {
                 prev_sample,

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::os::raw::c_char;
 
-use crate::conv::Bytes;
+use crate::conv::{strict_bool, Bytes};
 use crate::err::{Error, ExcKind, Result};
 use crate::ffi;
 use crate::gil::Python;
@@ -491,16 +491,7 @@ impl<'a, 'py> FromArg<'a, 'py> for bool {
     /// than a choice.
     #[inline(always)]
     fn from_arg(obj: &'a Bound<'py>) -> std::result::Result<Self, ArgError> {
-        // SAFETY: comparing with the bool singletons' addresses.
-        unsafe {
-            if obj.as_ptr() == ffi::Py_True() {
-                Ok(true)
-            } else if obj.as_ptr() == ffi::Py_False() {
-                Ok(false)
-            } else {
-                Err(ArgError::wrong_type("bool", obj))
-            }
-        }
+        strict_bool(obj).ok_or_else(|| ArgError::wrong_type("bool", obj))
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The module's definition and its static `METH_FASTCALL | METH_KEYWORDS`
 //! method table are in `csrc/demo_module.c`; each entry points at one of the
-//! `#[no_mangle] extern "C"` functions below, each a call to
-//! [`fastcall`]. Register it before start-up:
+//! `#[no_mangle] extern "C"` functions below, each defined with
+//! [`host_function!`](crate::host_function). Register it before start-up:
 //!
 //! ```no_run
 //! let interp = pyhost::Interpreter::builder()
@@ -23,7 +23,6 @@
 
 use std::hint::black_box;
 
-use super::fastcall;
 use crate::err::{Error, PyException};
 use crate::ffi;
 use crate::interpreter::InitFunc;
@@ -44,114 +43,74 @@ struct Gauge {
     hostname: Option<String>,
 }
 
-/// `pyhost_demo.noop()`.
-///
-/// # Safety
-/// Called by CPython through the `METH_FASTCALL | METH_KEYWORDS` table.
-#[no_mangle]
-pub unsafe extern "C" fn pyhost_rs_demo_noop(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: forwarded unchanged from CPython's fastcall entry.
-    unsafe {
-        fastcall("noop", args, nargs, kwnames, |py, args| {
-            args.no_args()?;
-            Ok(py.None())
-        })
+crate::host_function!(
+    /// `pyhost_demo.noop()`.
+    pyhost_rs_demo_noop,
+    "noop",
+    |py, args| {
+        args.no_args()?;
+        Ok(py.None())
     }
-}
+);
 
-/// `pyhost_demo.gauge(name, value, tags=None, hostname=None)`.
-///
-/// # Safety
-/// Called by CPython through the `METH_FASTCALL | METH_KEYWORDS` table.
-#[no_mangle]
-pub unsafe extern "C" fn pyhost_rs_demo_gauge(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: forwarded unchanged from CPython's fastcall entry.
-    unsafe {
-        fastcall("gauge", args, nargs, kwnames, |py, args| {
-            args.check(&["name", "value", "tags", "hostname"], 4)?;
-            let gauge = Gauge {
-                name: args.get(0, "name")?,
-                value: args.get(1, "value")?,
-                tags: args.get_or(2, "tags", Vec::new())?,
-                hostname: args.get_opt(3, "hostname")?,
-            };
-            // The host would hand this on; the benchmark only needs the copies.
-            drop(black_box(gauge));
-            Ok(py.None())
-        })
+crate::host_function!(
+    /// `pyhost_demo.gauge(name, value, tags=None, hostname=None)`.
+    pyhost_rs_demo_gauge,
+    "gauge",
+    |py, args| {
+        args.check(&["name", "value", "tags", "hostname"], 4)?;
+        let gauge = Gauge {
+            name: args.get(0, "name")?,
+            value: args.get(1, "value")?,
+            tags: args.get_or(2, "tags", Vec::new())?,
+            hostname: args.get_opt(3, "hostname")?,
+        };
+        // The host would hand this on; the benchmark only needs the copies.
+        drop(black_box(gauge));
+        Ok(py.None())
     }
-}
+);
 
-/// `pyhost_demo.add(a, b)`.
-///
-/// # Safety
-/// Called by CPython through the `METH_FASTCALL | METH_KEYWORDS` table.
-#[no_mangle]
-pub unsafe extern "C" fn pyhost_rs_demo_add(
-    _slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: forwarded unchanged from CPython's fastcall entry.
-    unsafe {
-        fastcall("add", args, nargs, kwnames, |py, args| {
-            args.check(&["a", "b"], 2)?;
-            let a: i64 = args.get(0, "a")?;
-            let b: i64 = args.get(1, "b")?;
-            a.checked_add(b).ok_or_else(|| Error::overflow_error("add() result does not fit in 64 bits"))?.to_python(py)
-        })
+crate::host_function!(
+    /// `pyhost_demo.add(a, b)`.
+    pyhost_rs_demo_add,
+    "add",
+    |py, args| {
+        args.check(&["a", "b"], 2)?;
+        let a: i64 = args.get(0, "a")?;
+        let b: i64 = args.get(1, "b")?;
+        a.checked_add(b).ok_or_else(|| Error::overflow_error("add() result does not fit in 64 bits"))?.to_python(py)
     }
-}
+);
 
-/// `pyhost_demo.fail(kind, message='failed')`. `slf` is the module (static
-/// tables pass it), whose state holds `DemoError`.
-///
-/// # Safety
-/// Called by CPython through the `METH_FASTCALL | METH_KEYWORDS` table.
-#[no_mangle]
-pub unsafe extern "C" fn pyhost_rs_demo_fail(
-    slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: forwarded unchanged from CPython's fastcall entry.
-    unsafe {
-        fastcall("fail", args, nargs, kwnames, |py, args| {
-            args.check(&["kind", "message"], 2)?;
-            let kind: &str = args.get(0, "kind")?;
-            let message: &str = args.get_or(1, "message", "failed")?;
-            Err(match kind {
-                "value" => Error::value_error(message),
-                "overflow" => Error::overflow_error(message),
-                "runtime" => Error::runtime_error(message),
-                "demo" => {
-                    // SAFETY: GIL held; slf is the pyhost_demo module; the
-                    // result is borrowed from its state (or NULL + error).
-                    let ty = ffi::pyhost_module_demo_error(slf);
-                    if ty.is_null() {
-                        return Err(Error::fetch(py));
-                    }
-                    // SAFETY: non-NULL borrowed type object, alive with the module.
-                    let ty = Bound::ref_from_ptr(py, &ty);
-                    Error::Python(PyException::from_value(ty.call1((message,))?))
+crate::host_function!(
+    /// `pyhost_demo.fail(kind, message='failed')`. `slf` is the module (static
+    /// tables pass it), whose state holds `DemoError`.
+    pyhost_rs_demo_fail(slf),
+    "fail",
+    |py, args| {
+        args.check(&["kind", "message"], 2)?;
+        let kind: &str = args.get(0, "kind")?;
+        let message: &str = args.get_or(1, "message", "failed")?;
+        Err(match kind {
+            "value" => Error::value_error(message),
+            "overflow" => Error::overflow_error(message),
+            "runtime" => Error::runtime_error(message),
+            "demo" => {
+                // SAFETY: GIL held; slf is the pyhost_demo module; the
+                // result is borrowed from its state (or NULL + error).
+                let ty = unsafe { ffi::pyhost_module_demo_error(slf) };
+                if ty.is_null() {
+                    return Err(Error::fetch(py));
                 }
-                "panic" => panic!("{message}"),
-                other => Error::value_error(format!(
-                    "fail() argument 1 must be 'value', 'overflow', 'runtime', 'demo' or 'panic', not {other:?}"
-                )),
-            })
+                // SAFETY: non-NULL borrowed type object, alive with the module.
+                let ty = unsafe { Bound::ref_from_ptr(py, &ty) };
+                Error::Python(PyException::from_value(ty.call1((message,))?))
+            }
+            "panic" => panic!("{message}"),
+            other => Error::value_error(format!(
+                "fail() argument 1 must be 'value', 'overflow', 'runtime', 'demo' or 'panic', not {other:?}"
+            )),
         })
     }
-}
+);

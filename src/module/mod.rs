@@ -10,8 +10,9 @@
 //!   `sys.builtin_module_names`), or add it to a running interpreter with
 //!   [`HostModule::install`].
 //! * **A fixed module**: a static `PyMethodDef` table in `csrc/` whose
-//!   entries are `#[no_mangle] extern "C"` Rust functions, each a one-line
-//!   call to [`fastcall`]. `csrc/demo_module.c` + [`demo`] is the example
+//!   entries are `#[no_mangle] extern "C"` Rust functions, each defined with
+//!   [`host_function!`](crate::host_function) (a call to [`fastcall`]).
+//!   `csrc/demo_module.c` + [`demo`] is the example
 //!   (and what the benchmark measures); register it with
 //!   [`Builder::add_init_func`](crate::Builder::add_init_func).
 //!
@@ -77,6 +78,7 @@ use crate::ffi;
 use crate::gil::{GilCountGuard, Python};
 use crate::interpreter::InitFunc;
 use crate::object::{Bound, Dict, Py};
+use crate::panic::panic_message;
 
 /// The body of a host function: the GIL token and the call's arguments in,
 /// a new Python object (or an error to raise) out.
@@ -86,7 +88,9 @@ pub type HostFn = dyn for<'a, 'py> Fn(Python<'py>, &Args<'a, 'py>) -> Result<Bou
 /// as held for pyhost, view the arguments, catch panics, and turn the result
 /// into what CPython expects (a new reference, or NULL with an exception).
 ///
-/// This is what a fixed module's `#[no_mangle] extern "C"` function calls:
+/// This is what a fixed module's `#[no_mangle] extern "C"` function calls;
+/// [`host_function!`](crate::host_function) writes such a function for you.
+/// By hand:
 ///
 /// ```no_run
 /// use pyhost::{ffi, module::fastcall};
@@ -145,6 +149,74 @@ where
     }
 }
 
+/// Define the `#[no_mangle] extern "C"` function a static
+/// `METH_FASTCALL | METH_KEYWORDS` method-table entry in C points at: a
+/// call to [`fastcall`] with the function's name (as error messages show
+/// it) and its body, anything `FnOnce(Python, &Args) -> Result<Bound>` (a
+/// closure or a function path).
+///
+/// ```no_run
+/// pyhost::host_function!(
+///     /// `my_module.add(a, b)`.
+///     my_module_add, "add", |py, args| {
+///         args.check(&["a", "b"], 2)?;
+///         let (a, b): (i64, i64) = (args.get(0, "a")?, args.get(1, "b")?);
+///         pyhost::ToPython::to_python(&(a + b), py)
+///     }
+/// );
+/// ```
+///
+/// The C side declares `PyObject *my_module_add(PyObject *self, PyObject
+/// *const *args, Py_ssize_t nargs, PyObject *kwnames);` and lists it as
+/// `{"add", (PyCFunction)(void (*)(void))my_module_add, METH_FASTCALL |
+/// METH_KEYWORDS, doc}`. Write `my_module_add(module), "add", body` to name
+/// the function's `self` (for a static table: the module object, e.g. to
+/// read its state) so the body can use it.
+///
+/// The doc comments given become the function's, followed by a `# Safety`
+/// section. The body is not inside the generated `unsafe` block: unsafe
+/// operations in it need their own.
+#[macro_export]
+macro_rules! host_function {
+    ($(#[$attr:meta])* $cname:ident, $pyname:expr, $body:expr $(,)?) => {
+        $crate::host_function!($(#[$attr])* $cname(_slf), $pyname, $body);
+    };
+    ($(#[$attr:meta])* $cname:ident($slf:ident), $pyname:expr, $body:expr $(,)?) => {
+        $(#[$attr])*
+        ///
+        /// # Safety
+        /// Called by CPython through a static `METH_FASTCALL | METH_KEYWORDS`
+        /// method-table entry, with the GIL held.
+        #[no_mangle]
+        pub unsafe extern "C" fn $cname(
+            $slf: *mut $crate::ffi::PyObject,
+            args: *const *mut $crate::ffi::PyObject,
+            nargs: $crate::ffi::Py_ssize_t,
+            kwnames: *mut $crate::ffi::PyObject,
+        ) -> *mut $crate::ffi::PyObject {
+            // Outside the unsafe block below, so the caller's expressions
+            // get no unsafe context from it.
+            let name: &str = $pyname;
+            let body = $crate::module::host_body($body);
+            // SAFETY: CPython calls this entry as METH_FASTCALL |
+            // METH_KEYWORDS (GIL held); the arguments are forwarded unchanged.
+            unsafe { $crate::module::fastcall(name, args, nargs, kwnames, body) }
+        }
+    };
+}
+
+/// The identity, with the signature of a host function body: gives a
+/// closure written in [`host_function!`](crate::host_function) its argument
+/// types. Not for direct use.
+#[doc(hidden)]
+#[inline(always)]
+pub fn host_body<F>(f: F) -> F
+where
+    F: for<'a, 'py> FnOnce(Python<'py>, &Args<'a, 'py>) -> Result<Bound<'py>>,
+{
+    f
+}
+
 /// Run `f` at a C boundary that reports failure with -1 (a module exec
 /// slot): same GIL marking and panic handling as [`fastcall`]; `what` names
 /// the step in a panic's message.
@@ -165,17 +237,6 @@ unsafe fn guard_status(what: &str, f: impl FnOnce(Python<'_>) -> Result<()>) -> 
             raise_panic(py, what, payload);
             -1
         }
-    }
-}
-
-/// The text of a panic payload (`panic!("...")` gives a `&str` or `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_string()
     }
 }
 

@@ -24,10 +24,9 @@
 
 use std::borrow::Cow;
 
-use super::dd_function;
 use super::pyarg::{self, TagSeq};
+use super::varargs;
 use crate::agent::aggregator::{Event, HistogramBucket, MetricType};
-use crate::agent::host::host;
 use crate::agent::json::Value;
 use crate::err::{Error, Result};
 use crate::ffi;
@@ -36,31 +35,31 @@ use crate::module::Args;
 use crate::object::Bound;
 use crate::FromPython;
 
-dd_function!(
+crate::host_function!(
     /// `aggregator.submit_metric`: rtloader's `submit_metric`.
     pyhost_rs_dd_aggregator_submit_metric,
     "submit_metric",
     submit_metric
 );
-dd_function!(
+crate::host_function!(
     /// `aggregator.submit_service_check`: rtloader's `submit_service_check`.
     pyhost_rs_dd_aggregator_submit_service_check,
     "submit_service_check",
     submit_service_check
 );
-dd_function!(
+crate::host_function!(
     /// `aggregator.submit_event`: rtloader's `submit_event`.
     pyhost_rs_dd_aggregator_submit_event,
     "submit_event",
     submit_event
 );
-dd_function!(
+crate::host_function!(
     /// `aggregator.submit_histogram_bucket`: rtloader's `submit_histogram_bucket`.
     pyhost_rs_dd_aggregator_submit_histogram_bucket,
     "submit_histogram_bucket",
     submit_histogram_bucket
 );
-dd_function!(
+crate::host_function!(
     /// `aggregator.submit_histogram_bucket_multi`: `submit_histogram_bucket`
     /// for one of several buckets of a histogram (`datadog-checks-base`
     /// probes for it with `hasattr`; not in the rtloader versions read).
@@ -68,7 +67,7 @@ dd_function!(
     "submit_histogram_bucket_multi",
     submit_histogram_bucket_multi
 );
-dd_function!(
+crate::host_function!(
     /// `aggregator.submit_event_platform_event`: rtloader's `submit_event_platform_event`.
     pyhost_rs_dd_aggregator_submit_event_platform_event,
     "submit_event_platform_event",
@@ -78,11 +77,9 @@ dd_function!(
 /// `"OsisdOs|b"`: `(check, check_id, mtype, name, value, tags, hostname[, flush_first_value])`.
 #[inline(always)]
 fn submit_metric<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 7, 8, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 7, 8)?;
     let check_id = pyarg::s(&a[1], 2)?;
     let mtype = pyarg::i(&a[2])?;
     let name = pyarg::s(&a[3], 4)?;
@@ -110,11 +107,9 @@ fn submit_metric<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py
 
 /// `"OssiOss"`: `(check, check_id, name, status, tags, hostname, message)`.
 fn submit_service_check<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 7, 7, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 7, 7)?;
     let check_id = pyarg::s(&a[1], 2)?;
     let name = pyarg::s(&a[2], 3)?;
     let status = pyarg::i(&a[3])?;
@@ -130,11 +125,9 @@ fn submit_service_check<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bo
 /// `"OsO"`: `(check, check_id, event)`; the event's fields as rtloader's
 /// `submit_event` reads them into `event_t`.
 fn submit_event<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 3, 3, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 3, 3)?;
     let check_id = pyarg::s(&a[1], 2)?;
     let dict = &a[2];
     // SAFETY: GIL held; type check on a live object.
@@ -195,11 +188,9 @@ fn histogram_bucket<'py>(
     args: &Args<'_, 'py>,
     multiple_buckets: bool,
 ) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 9, 10, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 9, 10)?;
     let check_id = pyarg::s(&a[1], 2)?;
     let name = pyarg::s(&a[2], 3)?;
     let value = pyarg::ll(&a[3])?;
@@ -240,11 +231,9 @@ fn submit_histogram_bucket_multi<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> 
 /// `"Oss#s"`: `(check, check_id, raw_event, event_type)`; `raw_event` is a
 /// `str` or `bytes`; over `INT_MAX` bytes is `ValueError("event is too large")`.
 fn submit_event_platform_event<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 4, 4, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 4, 4)?;
     let check_id = pyarg::s(&a[1], 2)?;
     let raw_event = pyarg::s_hash(&a[2], 3)?;
     let event_type = pyarg::s(&a[3], 4)?;

@@ -4,15 +4,14 @@
 //! host's [`is_excluded`](crate::agent::host::AgentHost::is_excluded)
 //! filter and returns a bool, or `None` without a host or filter.
 
-use super::dd_function;
 use super::pyarg;
-use crate::agent::host::host;
+use super::varargs;
 use crate::err::Result;
 use crate::gil::Python;
 use crate::module::Args;
 use crate::object::Bound;
 
-dd_function!(
+crate::host_function!(
     /// `containers.is_excluded(name, image, namespace=None)`: rtloader's `is_excluded`.
     pyhost_rs_dd_containers_is_excluded,
     "is_excluded",
@@ -20,11 +19,9 @@ dd_function!(
 );
 
 fn is_excluded<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(filter) = host().and_then(|h| h.is_excluded.as_ref()) else {
+    let Some((filter, a)) = varargs(args, 2, 3, |h| h.is_excluded.as_ref())? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 2, 3)?;
     let name = pyarg::s(&a[0], 1)?;
     let image = pyarg::s(&a[1], 2)?;
     let namespace = a.get(2).map(|n| pyarg::s(n, 3)).transpose()?;

@@ -34,8 +34,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::dd_function;
 use super::pyarg::{self, KwArgs, KwSpec};
+use super::varargs;
 use crate::agent::host::{host, AgentHost, LogRecord};
 use crate::agent::json::{self, Value};
 use crate::agent::obfuscate;
@@ -46,116 +46,116 @@ use crate::module::Args;
 use crate::object::{Bound, Dict};
 use crate::ToPython;
 
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.get_clustername()`: rtloader's `get_clustername`.
     pyhost_rs_dd_datadog_agent_get_clustername,
     "datadog_agent.get_clustername",
     get_clustername
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.get_config(key)`: rtloader's `get_config`.
     pyhost_rs_dd_datadog_agent_get_config,
     "get_config",
     get_config
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.get_hostname()`: rtloader's `get_hostname`.
     pyhost_rs_dd_datadog_agent_get_hostname,
     "datadog_agent.get_hostname",
     get_hostname
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.get_host_tags()`: rtloader's `get_host_tags`.
     pyhost_rs_dd_datadog_agent_get_host_tags,
     "datadog_agent.get_host_tags",
     get_host_tags
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.tracemalloc_enabled()`: rtloader's `tracemalloc_enabled`.
     pyhost_rs_dd_datadog_agent_tracemalloc_enabled,
     "tracemalloc_enabled",
     tracemalloc_enabled
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.get_version()`: rtloader's `get_version`.
     pyhost_rs_dd_datadog_agent_get_version,
     "datadog_agent.get_version",
     get_version
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.headers(*args, **kwargs)`: rtloader's `headers`.
     pyhost_rs_dd_datadog_agent_headers,
     "headers",
     headers
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.log(message, level)`: rtloader's `log_message`.
     pyhost_rs_dd_datadog_agent_log,
     "log",
     log
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.send_log(log_line, check_id)`: rtloader's `send_log`.
     pyhost_rs_dd_datadog_agent_send_log,
     "send_log",
     send_log
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.set_check_metadata(check_id, name, value)`: rtloader's `set_check_metadata`.
     pyhost_rs_dd_datadog_agent_set_check_metadata,
     "set_check_metadata",
     set_check_metadata
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.set_external_tags(tags)`: rtloader's `set_external_tags`.
     pyhost_rs_dd_datadog_agent_set_external_tags,
     "set_external_tags",
     set_external_tags
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.write_persistent_cache(key, value)`: rtloader's `write_persistent_cache`.
     pyhost_rs_dd_datadog_agent_write_persistent_cache,
     "write_persistent_cache",
     write_persistent_cache
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.read_persistent_cache(key)`: rtloader's `read_persistent_cache`.
     pyhost_rs_dd_datadog_agent_read_persistent_cache,
     "read_persistent_cache",
     read_persistent_cache
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.obfuscate_sql(query, options=None)`: rtloader's `obfuscate_sql`.
     pyhost_rs_dd_datadog_agent_obfuscate_sql,
     "obfuscate_sql",
     obfuscate_sql
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.batch_obfuscate_sql(queries, options=None)`: rtloader's `batch_obfuscate_sql`.
     pyhost_rs_dd_datadog_agent_batch_obfuscate_sql,
     "batch_obfuscate_sql",
     batch_obfuscate_sql
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.get_process_start_time()`: rtloader's `get_process_start_time`.
     pyhost_rs_dd_datadog_agent_get_process_start_time,
     "datadog_agent.get_process_start_time",
     get_process_start_time
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.emit_agent_telemetry(...)`: rtloader's `emit_agent_telemetry`.
     pyhost_rs_dd_datadog_agent_emit_agent_telemetry,
     "emit_agent_telemetry",
     emit_agent_telemetry
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.report_issue(check_name, report_json)`: the newest
     /// rtloader's `report_issue` (`set_report_issue_cb`).
     pyhost_rs_dd_datadog_agent_report_issue,
     "report_issue",
     report_issue
 );
-dd_function!(
+crate::host_function!(
     /// `datadog_agent.resolve_issue(issue_id)`: the newest rtloader's
     /// `resolve_issue` (`set_resolve_issue_cb`).
     pyhost_rs_dd_datadog_agent_resolve_issue,
@@ -179,11 +179,9 @@ fn get_clustername<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'
 /// The configuration value's JSON payload (`HostConfig::get_json`), decoded
 /// as rtloader's `from_json` does; unset or undecodable is `None`.
 fn get_config<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 1, 1, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 1, 1)?;
     let key = pyarg::s(&a[0], 1)?;
     // Copy the payload out before building Python objects: no lock is held
     // while Python runs.
@@ -291,11 +289,9 @@ fn log<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
 }
 
 fn send_log<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 2, 2, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 2, 2)?;
     let log_line = pyarg::s(&a[0], 1)?;
     let check_id = pyarg::s(&a[1], 2)?;
     host.aggregator.send_log(check_id, log_line);
@@ -303,11 +299,9 @@ fn send_log<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
 }
 
 fn set_check_metadata<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 3, 3, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 3, 3)?;
     let check_id = pyarg::s(&a[0], 1)?;
     let name = pyarg::s(&a[1], 2)?;
     let value = pyarg::s(&a[2], 3)?;
@@ -320,11 +314,9 @@ fn set_check_metadata<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Boun
 /// (as in rtloader); an empty dict is skipped, only a dict's first key is
 /// used, and non-string tags are dropped.
 fn set_external_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 1, 1, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 1, 1)?;
     let list = &a[0];
     // SAFETY: GIL held; type check.
     if unsafe { ffi::PyList_Check(list.as_ptr()) } == 0 {
@@ -381,11 +373,9 @@ fn set_external_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound
 /// `"ss"`: stored with the GIL released (disk I/O); a failed write is
 /// ignored, as the Agent's callback ignores it.
 fn write_persistent_cache<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 2, 2, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 2, 2)?;
     let key = pyarg::s(&a[0], 1)?;
     let value = pyarg::s(&a[1], 2)?;
     if let Some(cache) = &host.cache {
@@ -400,11 +390,9 @@ fn write_persistent_cache<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<
 /// `persistentcache.Read`), a failed read (or no cache) is
 /// `RuntimeError("failed to read data")`.
 fn read_persistent_cache<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(host) = host() else {
+    let Some((host, a)) = varargs(args, 1, 1, Some)? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 1, 1)?;
     let key = pyarg::s(&a[0], 1)?;
     let read = match &host.cache {
         Some(cache) => py.allow_threads(|| cache.read(key)).ok(),
@@ -604,11 +592,9 @@ fn emit_agent_telemetry<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bo
 /// `"ss"`: kept (by the report's `id`, a later report replacing an earlier
 /// one) until `resolve_issue(id)`.
 fn report_issue<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    if host().is_none() {
+    let Some((_, a)) = varargs(args, 2, 2, Some)? else {
         return Ok(py.None());
-    }
-    let a = pyarg::count(args, 2, 2)?;
+    };
     let check_name = pyarg::s(&a[0], 1)?;
     let report_json = pyarg::s(&a[1], 2)?;
     let id = json::parse(report_json)
@@ -630,11 +616,9 @@ fn report_issue<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>
 
 /// `"s"`: forget the issue (an unknown id is not an error).
 fn resolve_issue<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    if host().is_none() {
+    let Some((_, a)) = varargs(args, 1, 1, Some)? else {
         return Ok(py.None());
-    }
-    let a = pyarg::count(args, 1, 1)?;
+    };
     let id = pyarg::s(&a[0], 1)?;
     if let Some(m) = ISSUES.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         m.remove(id);

@@ -6,7 +6,6 @@
 //! rtloader treats a NULL or non-dict payload), `None` without a host or
 //! service.
 
-use super::dd_function;
 use super::pyarg;
 use crate::agent::host::host;
 use crate::agent::json::Value;
@@ -16,7 +15,7 @@ use crate::module::Args;
 use crate::object::{Bound, Dict};
 use crate::ToPython;
 
-dd_function!(
+crate::host_function!(
     /// `kubeutil.get_connection_info()`: rtloader's `get_connection_info`.
     pyhost_rs_dd_kubeutil_get_connection_info,
     "kubeutil.get_connection_info",

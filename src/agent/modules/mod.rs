@@ -9,7 +9,10 @@
 //! `util`, `dd_tagger.c`, `dd_containers.c`, `dd_kubeutil.c`) holding the
 //! static `METH_FASTCALL | METH_KEYWORDS` method table and the PEP 489
 //! definition, each entry a `#[no_mangle] extern "C"` function of the
-//! submodules below that calls [`fastcall`](crate::module::fastcall).
+//! submodules below, defined with [`host_function!`](crate::host_function)
+//! with the function's name as CPython's messages show it (the bare name for
+//! rtloader's `METH_VARARGS` functions, `module.name` for its `METH_NOARGS`
+//! ones).
 //!
 //! | module | Rust | reads |
 //! |---|---|---|
@@ -46,8 +49,11 @@ mod pyarg;
 pub mod tagger;
 pub mod util;
 
+use crate::err::Result;
 use crate::ffi;
 use crate::interpreter::{Builder, InitFunc};
+use crate::module::Args;
+use crate::object::Bound;
 
 /// The modules' names, as checks import them (rtloader's `*_MODULE_NAME`).
 pub const MODULE_NAMES: [&str; 7] = [
@@ -83,52 +89,29 @@ pub fn add_builtin_modules(builder: Builder) -> Builder {
         .fold(builder, |b, &(name, init)| b.add_init_func(name, init))
 }
 
-/// Define the `#[no_mangle] extern "C"` function a method table entry in
-/// `csrc/dd_*.c` points at: a call to [`fastcall`](crate::module::fastcall)
-/// with the function's name (as CPython's messages show it: the bare name
-/// for rtloader's `METH_VARARGS` functions, `module.name` for its
-/// `METH_NOARGS` ones) and its body, `fn(Python, &Args) -> Result<Bound>`
-/// (or `fn(Python, module, &Args)` with `module =>`, for bodies that read
-/// the module's state).
-macro_rules! dd_function {
-    ($(#[$doc:meta])* $cname:ident, $pyname:literal, $body:path) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// Called by CPython through the module's `METH_FASTCALL | METH_KEYWORDS`
-        /// method table (`csrc/dd_*.c`).
-        #[no_mangle]
-        pub unsafe extern "C" fn $cname(
-            _module: *mut $crate::ffi::PyObject,
-            args: *const *mut $crate::ffi::PyObject,
-            nargs: $crate::ffi::Py_ssize_t,
-            kwnames: *mut $crate::ffi::PyObject,
-        ) -> *mut $crate::ffi::PyObject {
-            // SAFETY: CPython calls this entry as METH_FASTCALL | METH_KEYWORDS;
-            // the arguments are forwarded unchanged.
-            unsafe { $crate::module::fastcall($pyname, args, nargs, kwnames, |py, a| $body(py, a)) }
-        }
+/// What one of rtloader's `METH_VARARGS` functions goes through before its
+/// work: CPython refuses keyword arguments (`f() takes no keyword
+/// arguments`); the function returns `None` at once if its callback is
+/// unset (here: no host is installed, or `service` finds nothing in it);
+/// then `PyArg_ParseTuple` checks the number of arguments (`function takes
+/// exactly 2 arguments (1 given)`).
+///
+/// `Ok(None)` means "return `None`"; otherwise the service (`Some` for the
+/// host itself) and the positional arguments, for the format units to
+/// convert.
+#[inline(always)]
+fn varargs<'a, 'py, S>(
+    args: &Args<'a, 'py>,
+    min: usize,
+    max: usize,
+    service: impl FnOnce(&'static crate::agent::host::AgentHost) -> Option<S>,
+) -> Result<Option<(S, &'a [Bound<'py>])>> {
+    pyarg::no_keywords(args)?;
+    let Some(service) = crate::agent::host::host().and_then(|h| service(h)) else {
+        return Ok(None);
     };
-    ($(#[$doc:meta])* $cname:ident, $pyname:literal, module => $body:path) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// Called by CPython through the module's `METH_FASTCALL | METH_KEYWORDS`
-        /// method table (`csrc/dd_*.c`), with the module as `module`.
-        #[no_mangle]
-        pub unsafe extern "C" fn $cname(
-            module: *mut $crate::ffi::PyObject,
-            args: *const *mut $crate::ffi::PyObject,
-            nargs: $crate::ffi::Py_ssize_t,
-            kwnames: *mut $crate::ffi::PyObject,
-        ) -> *mut $crate::ffi::PyObject {
-            // SAFETY: CPython calls this entry as METH_FASTCALL | METH_KEYWORDS;
-            // the arguments are forwarded unchanged.
-            unsafe { $crate::module::fastcall($pyname, args, nargs, kwnames, |py, a| $body(py, module, a)) }
-        }
-    };
+    Ok(Some((service, pyarg::count(args, min, max)?)))
 }
-pub(crate) use dd_function;
 
 #[cfg(test)]
 mod tests {

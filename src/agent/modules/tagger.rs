@@ -9,9 +9,8 @@
 //!
 //! Both return a list of strings, or `None` without a host or tagger.
 
-use super::dd_function;
 use super::pyarg;
-use crate::agent::host::host;
+use super::varargs;
 use crate::err::{Error, Result};
 use crate::gil::Python;
 use crate::module::Args;
@@ -25,13 +24,13 @@ pub const ORCHESTRATOR: i32 = 1;
 /// `tagger.HIGH`.
 pub const HIGH: i32 = 2;
 
-dd_function!(
+crate::host_function!(
     /// `tagger.tag(entity_id, cardinality)`: rtloader's `tag`.
     pyhost_rs_dd_tagger_tag,
     "tag",
     tag
 );
-dd_function!(
+crate::host_function!(
     /// `tagger.get_tags(entity_id, high_card)`: rtloader's `get_tags`.
     pyhost_rs_dd_tagger_get_tags,
     "get_tags",
@@ -45,11 +44,9 @@ fn lookup<'py>(
     args: &Args<'_, 'py>,
     cardinality: fn(i32) -> Result<i32>,
 ) -> Result<Bound<'py>> {
-    pyarg::no_keywords(args)?;
-    let Some(tagger) = host().and_then(|h| h.tagger.as_ref()) else {
+    let Some((tagger, a)) = varargs(args, 2, 2, |h| h.tagger.as_ref())? else {
         return Ok(py.None());
     };
-    let a = pyarg::count(args, 2, 2)?;
     let id = pyarg::s(&a[0], 1)?;
     let card = cardinality(pyarg::i(&a[1])?)?;
     tagger(id, card).to_python(py)

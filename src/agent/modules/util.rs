@@ -23,7 +23,6 @@
 //!
 //! `util.headers(*args, **kwargs)` is `datadog_agent.headers`.
 
-use super::dd_function;
 use super::pyarg::{self, KwArgs, KwSpec};
 use crate::agent::host::host;
 use crate::agent::subprocess::subprocess_output;
@@ -34,20 +33,20 @@ use crate::module::Args;
 use crate::object::Bound;
 use crate::ToPython;
 
-dd_function!(
+crate::host_function!(
     /// `_util.subprocess_output(...)`: rtloader's `subprocess_output`.
-    pyhost_rs_dd__util_subprocess_output,
+    pyhost_rs_dd__util_subprocess_output(module),
     "subprocess_output",
-    module => run_subprocess
+    |py, args| run_subprocess(py, module, args)
 );
-dd_function!(
+crate::host_function!(
     /// `_util.get_subprocess_output(...)`: the same function under the name
     /// `datadog-checks-base` imports.
-    pyhost_rs_dd__util_get_subprocess_output,
+    pyhost_rs_dd__util_get_subprocess_output(module),
     "get_subprocess_output",
-    module => run_subprocess
+    |py, args| run_subprocess(py, module, args)
 );
-dd_function!(
+crate::host_function!(
     /// `util.headers(*args, **kwargs)`: rtloader's `_public_headers`.
     pyhost_rs_dd_util_headers,
     "headers",
