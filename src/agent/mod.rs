@@ -28,4 +28,6 @@ pub mod output;
 pub mod pybase;
 pub mod runner;
 pub mod runtime;
+pub mod scheduler;
+pub mod sinks;
 pub mod subprocess;
