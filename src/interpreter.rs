@@ -129,8 +129,13 @@ fn state_error(state: u8) -> Error {
 /// Register a thread that owns a Python thread state for its whole life (a
 /// worker). Finalisation is refused while any are registered.
 pub(crate) fn register_thread_state_owner() -> Result<()> {
-    ensure_running()?;
+    // Count first, then check: `finalize` moves to FINALIZING before it
+    // reads the count, so one of the two always sees the other.
     THREAD_STATE_OWNERS.fetch_add(1, Ordering::SeqCst);
+    if let Err(e) = ensure_running() {
+        THREAD_STATE_OWNERS.fetch_sub(1, Ordering::SeqCst);
+        return Err(e);
+    }
     Ok(())
 }
 

@@ -6,15 +6,20 @@
 //! that counts the interpreter's thread states takes it exclusively, so no
 //! other test's pool is alive while it counts.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Once};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use pyhost::worker::{
-    current_worker, thread_state_count, JobError, JobOptions, ShutdownMode, WorkerPool,
+    current_worker, thread_state_count, CancelHandle, JobError, JobHandle, JobOptions,
+    ShutdownMode, WorkerPool,
 };
 use pyhost::{with_gil, Interpreter, Python, Result};
 
@@ -699,4 +704,599 @@ fn thread_states_return_to_baseline_after_shutdown() {
     assert!(pool.shutdown_timeout(ShutdownMode::Drain, Duration::from_secs(600)));
     assert_eq!(pyhost::interpreter::thread_state_owners(), 0);
     assert_eq!(with_gil(thread_state_count), baseline);
+}
+
+// ---- adversarial: races, lost wake-ups, panics on worker threads ------------
+
+/// Run `f` on its own thread and fail (instead of hanging the whole binary)
+/// if it has not returned after a generous grace. A hang detector, not a
+/// timing assertion: every use finishes in milliseconds when correct.
+fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let t = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(v) => {
+            t.join().unwrap();
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
+            Err(p) => std::panic::resume_unwind(p),
+            Ok(()) => unreachable!(),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still blocked after 60 s"),
+    }
+}
+
+/// Panics when dropped: stands for user data with a fallible destructor.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("{}", self.0);
+        }
+    }
+}
+
+#[test]
+fn a_batch_wakes_parked_waiters_before_running_a_job_that_blocks() {
+    // One worker runs up to `max_batch` ready jobs per GIL acquisition. It
+    // used to defer every wake-up to the end of the batch; a waiter parked
+    // on job 1 was then never woken while job 2 of the same batch blocked
+    // on something that waiter does next.
+    let _g = shared();
+    let pool = WorkerPool::builder()
+        .name("batchwake")
+        .workers(1)
+        .spin(Duration::ZERO) // waiters park at once
+        .build()
+        .unwrap();
+    let (gate, open) = blocker(&pool, JobOptions::new());
+    let first = pool.submit(|_py| Ok(1)).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let second = pool
+        .submit(move |py| {
+            py.allow_threads(move || rx.recv().is_ok());
+            Ok(2)
+        })
+        .unwrap();
+    // gate, first and second now run in one batch.
+    open.send(()).unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    let waiter = thread::spawn(move || done_tx.send(first.wait().unwrap()).unwrap());
+    let got = done_rx.recv_timeout(Duration::from_secs(60));
+    tx.send(()).unwrap(); // unblock `second` in any case, so a failure does not hang
+    assert_eq!(got, Ok(1), "the waiter of a finished job was never woken");
+    waiter.join().unwrap();
+    assert_eq!(second.wait().unwrap(), 2);
+    gate.wait().unwrap();
+}
+
+#[test]
+fn panics_in_user_destructors_and_wakers_do_not_kill_a_worker() {
+    let _g = shared();
+    let pool = WorkerPool::builder()
+        .name("bombs")
+        .workers(1)
+        .async_spin(Duration::ZERO)
+        .build()
+        .unwrap();
+    let before = pool.run(|_py| Ok(thread_name())).unwrap();
+
+    // A queued job cancelled before it starts: the worker drops its closure.
+    let (gate, open) = blocker(&pool, JobOptions::new());
+    let bomb = PanicOnDrop("closure destructor");
+    let cancelled = pool
+        .submit(move |_py| {
+            let _keep = &bomb;
+            Ok(())
+        })
+        .unwrap();
+    assert!(cancelled.cancel());
+    // A result nobody waits for: the worker drops it.
+    drop(
+        pool.submit(|_py| Ok(PanicOnDrop("result destructor")))
+            .unwrap(),
+    );
+    // A future whose waker panics when the worker wakes it.
+    struct PanickyWaker;
+    impl std::task::Wake for PanickyWaker {
+        fn wake(self: Arc<Self>) {
+            panic!("waker");
+        }
+    }
+    let mut awaited = pool.submit(|_py| Ok(3)).unwrap();
+    let waker = std::task::Waker::from(Arc::new(PanickyWaker));
+    let polled = std::future::Future::poll(
+        std::pin::Pin::new(&mut awaited),
+        &mut std::task::Context::from_waker(&waker),
+    );
+    assert!(polled.is_pending());
+    open.send(()).unwrap();
+    gate.wait().unwrap();
+    assert!(matches!(cancelled.wait(), Err(JobError::Cancelled)));
+    let pool = finishes("a job after the panics", move || {
+        assert_eq!(pool.run(|_py| Ok(thread_name())).unwrap(), before);
+        pool
+    });
+    eventually(|| awaited.is_finished());
+    assert_eq!(awaited.wait().unwrap(), 3);
+    assert_eq!(pool.stats().workers_replaced, 0);
+    finishes("shutdown", move || pool.shutdown());
+}
+
+#[test]
+fn shutdown_now_cancels_a_job_taken_from_the_queue_but_not_started() {
+    // The worker has taken the job from the queue and waits for the GIL
+    // (held here) when shutdown_now looks for running jobs: it is neither
+    // queued nor registered as running. It used to run anyway: forever.
+    let _g = shared();
+    let pool = Arc::new(
+        WorkerPool::builder()
+            .name("popped")
+            .workers(1)
+            .build()
+            .unwrap(),
+    );
+    let p2 = Arc::clone(&pool);
+    let h = finishes("shutdown_now", move || {
+        with_gil(|_py| {
+            let h = p2
+                .submit(|py| py.run("while True: pass", None, None))
+                .unwrap();
+            eventually(|| p2.stats().queued == 0);
+            p2.shutdown_now();
+            h
+        })
+    });
+    assert!(matches!(h.wait(), Err(JobError::Cancelled)));
+}
+
+#[test]
+fn deadlines_are_still_enforced_after_a_shutdown_that_timed_out() {
+    let _g = shared();
+    let pool = WorkerPool::builder()
+        .name("latedeadline")
+        .workers(1)
+        .build()
+        .unwrap();
+    let (gate, open) = blocker(&pool, JobOptions::new());
+    let looping = pool
+        .submit_with(JobOptions::new().timeout(Duration::from_millis(20)), |py| {
+            py.run("while True: pass", None, None)
+        })
+        .unwrap();
+    // The worker is blocked in `gate`: the shutdown gives up on it.
+    assert!(!pool.shutdown_timeout(ShutdownMode::Drain, Duration::from_millis(10)));
+    open.send(()).unwrap();
+    gate.wait().unwrap();
+    // The drained job still has its deadline: it is timed out and stops.
+    let looping = finishes("the looping job's deadline", move || looping.wait());
+    assert!(matches!(looping, Err(JobError::TimedOut)));
+    assert!(finishes("shutdown", move || pool.shutdown_timeout(
+        ShutdownMode::Drain,
+        Duration::from_secs(600)
+    )));
+}
+
+const ARM_ASYNC_EXC: &str = r#"
+import ctypes, threading
+ev = threading.Event()
+def _shoot(ident=threading.get_ident()):
+    ev.wait()
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(RuntimeError))
+shooter = threading.Thread(target=_shoot)
+shooter.start()
+"#;
+
+#[test]
+fn an_async_exception_delivered_between_jobs_is_cleared() {
+    // Python code (here a thread started by a job) aims an async exception
+    // at a worker's thread id while the worker is idle: the next job on that
+    // worker must not see it.
+    let _g = shared();
+    let pool = WorkerPool::builder()
+        .name("stray")
+        .workers(1)
+        .build()
+        .unwrap();
+    let ns = pool
+        .run(|py| {
+            let g = py.new_globals()?;
+            py.run(ARM_ASYNC_EXC, Some(&g), None)?;
+            Ok(g.into_any().unbind())
+        })
+        .unwrap();
+    with_gil(|py| -> Result<()> {
+        let g = ns.bind(py);
+        g.get_item("ev")?.call_method0("set")?;
+        g.get_item("shooter")?.call_method0("join")?;
+        Ok(())
+    })
+    .unwrap();
+    let v: i64 = pool
+        .run(|py| py.eval("sum(range(10))", None, None)?.extract())
+        .unwrap();
+    assert_eq!(v, 45);
+}
+
+#[test]
+fn abandoned_workers_whose_job_returns_at_once_are_accounted_for() {
+    // The supervisor abandons a worker while its job is returning: the old
+    // thread exits at once, racing the supervisor's bookkeeping.
+    let _g = shared();
+    let pool = WorkerPool::builder()
+        .name("abandonrace")
+        .workers(1)
+        .stuck_grace(Duration::ZERO)
+        .build()
+        .unwrap();
+    for i in 0..40u32 {
+        let (release, rx) = mpsc::channel::<()>();
+        let h = pool
+            .submit_with(
+                JobOptions::new().timeout(Duration::from_millis(1)),
+                move |py| {
+                    py.allow_threads(move || rx.recv().is_ok());
+                    Ok(())
+                },
+            )
+            .unwrap();
+        eventually(|| h.is_finished());
+        for _ in 0..(i % 8) * 500 {
+            std::hint::spin_loop();
+        }
+        release.send(()).unwrap();
+        assert!(matches!(h.wait(), Err(JobError::TimedOut)));
+        assert_eq!(pool.run(|_py| Ok(7)).unwrap(), 7);
+    }
+    let pool = finishes("abandoned threads exit", move || {
+        eventually(|| pool.stats().abandoned_threads == 0);
+        pool
+    });
+    assert!(pool.stats().workers_replaced >= 1);
+    finishes("shutdown", move || pool.shutdown());
+}
+
+#[test]
+fn bad_pool_name_is_an_error_and_leaks_no_thread_state_owner() {
+    let _g = exclusive();
+    let r = std::panic::catch_unwind(|| WorkerPool::builder().name("bad\0name").workers(2).build());
+    assert!(matches!(r, Ok(Err(pyhost::Error::Lifecycle(_)))), "{r:?}");
+    assert_eq!(pyhost::interpreter::thread_state_owners(), 0);
+}
+
+#[test]
+fn dropping_a_pool_inside_its_own_job_does_not_deadlock() {
+    let _g = exclusive();
+    let baseline = with_gil(thread_state_count);
+
+    // Graceful (Drop): the job that drops the last handle does not wait for
+    // itself; the jobs queued behind it still run; the threads then exit.
+    let pool = Arc::new(
+        WorkerPool::builder()
+            .name("selfdrop")
+            .workers(2)
+            .build()
+            .unwrap(),
+    );
+    let (gate, open) = blocker(&pool, JobOptions::new().on_worker(0));
+    let inner = Arc::clone(&pool);
+    let dropper = pool
+        .submit_with(JobOptions::new().on_worker(0), move |py| {
+            drop(inner);
+            py.eval("1 + 1", None, None)?.extract::<i64>()
+        })
+        .unwrap();
+    let after: Vec<_> = (0..6i64)
+        .map(|i| {
+            pool.submit_with(JobOptions::new().on_worker(i as usize % 2), move |_py| {
+                Ok(i)
+            })
+            .unwrap()
+        })
+        .collect();
+    drop(pool);
+    open.send(()).unwrap();
+    finishes("jobs of a pool dropped in its own job", move || {
+        gate.wait().unwrap();
+        assert_eq!(dropper.wait().unwrap(), 2);
+        for (i, h) in after.into_iter().enumerate() {
+            assert_eq!(h.wait().unwrap(), i as i64);
+        }
+        eventually(|| pyhost::interpreter::thread_state_owners() == 0);
+    });
+    assert_eq!(with_gil(thread_state_count), baseline);
+
+    // Immediate, from inside a job: queued jobs are cancelled, the calling
+    // job is not (it keeps running bytecode afterwards).
+    let pool = Arc::new(
+        WorkerPool::builder()
+            .name("selfnow")
+            .workers(1)
+            .build()
+            .unwrap(),
+    );
+    let (gate, open) = blocker(&pool, JobOptions::new());
+    let inner = Arc::clone(&pool);
+    let caller = pool
+        .submit(move |py| {
+            inner.shutdown_now();
+            drop(inner);
+            py.eval("sum(range(100000))", None, None)?.extract::<i64>()
+        })
+        .unwrap();
+    let queued = pool.submit(|_py| Ok(1)).unwrap();
+    open.send(()).unwrap();
+    finishes("shutdown_now inside a job", move || {
+        gate.wait().unwrap();
+        assert_eq!(caller.wait().unwrap(), 4999950000);
+        assert!(matches!(queued.wait(), Err(JobError::Cancelled)));
+        pool.shutdown();
+    });
+    assert_eq!(pyhost::interpreter::thread_state_owners(), 0);
+    assert_eq!(with_gil(thread_state_count), baseline);
+}
+
+/// A waker that records that it was woken (and unparks a thread).
+struct Flag {
+    woken: AtomicBool,
+    thread: thread::Thread,
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+fn flag_waker() -> (Arc<Flag>, Waker) {
+    let flag = Arc::new(Flag {
+        woken: AtomicBool::new(false),
+        thread: thread::current(),
+    });
+    (Arc::clone(&flag), Waker::from(flag))
+}
+
+/// A minimal executor: poll, park until woken.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let (flag, waker) = flag_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        while !flag.woken.swap(false, Ordering::SeqCst) {
+            thread::park();
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_cancels_racing_completion_never_hit_another_job() {
+    // Tiny Python jobs, half of them cancelled from another thread after a
+    // varying delay: each cancel lands before, during or after its job. A
+    // job reported cancelled must be one that was cancelled (an async
+    // exception that outlived its job would surface in a later one as a
+    // JobCancelled nobody asked for), and every other job returns its value.
+    let _g = shared();
+    const N: usize = 10_000;
+    let pool = WorkerPool::builder()
+        .name("race10k")
+        .workers(2)
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<(CancelHandle, Arc<AtomicBool>, u32)>();
+    let canceller = thread::spawn(move || {
+        for (c, asked, delay) in rx {
+            for _ in 0..delay {
+                std::hint::spin_loop();
+            }
+            asked.store(true, Ordering::SeqCst);
+            c.cancel();
+        }
+    });
+    let check = |(h, asked): (JobHandle<i64>, Arc<AtomicBool>)| match h.wait() {
+        Ok(v) => {
+            assert_eq!(v, 190);
+            (1, 0)
+        }
+        Err(JobError::Cancelled) => {
+            assert!(
+                asked.load(Ordering::SeqCst),
+                "a job nobody cancelled was cancelled"
+            );
+            (0, 1)
+        }
+        Err(e) => panic!("unexpected {e}"),
+    };
+    let (mut ok, mut cancelled) = (0, 0);
+    let mut in_flight = VecDeque::new();
+    for i in 0..N {
+        let h = pool
+            .submit(|py| py.eval("sum(range(20))", None, None)?.extract::<i64>())
+            .unwrap();
+        let asked = Arc::new(AtomicBool::new(false));
+        if i % 2 == 0 {
+            let delay = (i as u32).wrapping_mul(2_654_435_761) % 3000;
+            tx.send((h.cancel_handle(), Arc::clone(&asked), delay))
+                .unwrap();
+        }
+        in_flight.push_back((h, asked));
+        if in_flight.len() > 3 {
+            let (o, c) = check(in_flight.pop_front().unwrap());
+            ok += o;
+            cancelled += c;
+        }
+    }
+    for job in in_flight {
+        let (o, c) = check(job);
+        ok += o;
+        cancelled += c;
+    }
+    drop(tx);
+    canceller.join().unwrap();
+    assert_eq!(ok + cancelled, N);
+    assert!(ok >= N / 2, "only cancelled jobs may fail");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.succeeded, stats.cancelled),
+        (ok as u64, cancelled as u64)
+    );
+    assert_eq!(stats.failed + stats.panicked + stats.timed_out, 0);
+}
+
+#[test]
+fn submitters_racing_shutdown_now_lose_and_duplicate_nothing() {
+    // Blocking, try and async submitters against a small queue, and a
+    // shutdown_now at a varying moment: every accepted job either ran once
+    // and returned its value, or never ran and was reported cancelled.
+    let _g = shared();
+    for round in 0..20usize {
+        let pool = Arc::new(
+            WorkerPool::builder()
+                .name("mixed")
+                .workers(2)
+                .capacity(4)
+                .build()
+                .unwrap(),
+        );
+        // Worker 1 is busy in Python until shutdown_now interrupts it.
+        let looping = pool
+            .submit_with(JobOptions::new().on_worker(1), |py| {
+                py.run("while True: pass", None, None)
+            })
+            .unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let submitters: Vec<_> = (0..6usize)
+            .map(|t| {
+                let pool = Arc::clone(&pool);
+                let ran = Arc::clone(&ran);
+                thread::spawn(move || {
+                    let mut handles = Vec::new();
+                    for i in 0usize.. {
+                        let ran = Arc::clone(&ran);
+                        let job = move |_py: Python<'_>| {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                            Ok(i)
+                        };
+                        let r = match (t + i) % 3 {
+                            0 => pool.submit(job),
+                            1 => pool.try_submit(job),
+                            _ => block_on(pool.submit_async(job)),
+                        };
+                        match r {
+                            Ok(h) => handles.push((i, h)),
+                            Err(JobError::QueueFull) => thread::yield_now(),
+                            Err(JobError::ShutDown) => break,
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                    let (mut ok, mut cancelled) = (0u64, 0u64);
+                    for (n, (i, h)) in handles.into_iter().enumerate() {
+                        let r = if n % 2 == 0 { h.wait() } else { block_on(h) };
+                        match r {
+                            Ok(v) => {
+                                assert_eq!(v, i);
+                                ok += 1;
+                            }
+                            Err(JobError::Cancelled) => cancelled += 1,
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                    (ok, cancelled)
+                })
+            })
+            .collect();
+        let target = 20 * (round % 5 + 1);
+        eventually(|| ran.load(Ordering::SeqCst) >= target);
+        let p2 = Arc::clone(&pool);
+        finishes("shutdown_now", move || p2.shutdown_now());
+        let (ok, cancelled) = finishes("submitters", move || {
+            submitters
+                .into_iter()
+                .map(|s| s.join().unwrap())
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        });
+        assert!(matches!(looping.wait(), Err(JobError::Cancelled)));
+        assert_eq!(
+            ran.load(Ordering::SeqCst) as u64,
+            ok,
+            "a job ran but was not reported"
+        );
+        let stats = pool.stats();
+        assert_eq!(stats.succeeded, ok);
+        assert_eq!(stats.cancelled, cancelled + 1);
+        assert_eq!((stats.queued, stats.waiting_submitters), (0, 0));
+    }
+}
+
+#[test]
+fn futures_woken_at_the_moment_they_register_are_never_lost() {
+    let _g = shared();
+    let pool = Arc::new(
+        WorkerPool::builder()
+            .name("wakerace")
+            .workers(2)
+            .capacity(2)
+            .spin(Duration::ZERO)
+            .async_spin(Duration::ZERO)
+            .build()
+            .unwrap(),
+    );
+
+    // By hand: poll at a varying moment around the job's completion; a
+    // Pending poll must be followed by a wake-up, and a poll after the
+    // wake-up must be Ready.
+    let p2 = Arc::clone(&pool);
+    finishes("hand-polled handles", move || {
+        for i in 0..5_000u32 {
+            let mut h = p2.submit(move |_py| Ok(i)).unwrap();
+            for _ in 0..(i.wrapping_mul(2_654_435_761) % 2000) {
+                std::hint::spin_loop();
+            }
+            let (flag, waker) = flag_waker();
+            let mut cx = Context::from_waker(&waker);
+            match Pin::new(&mut h).poll(&mut cx) {
+                Poll::Ready(v) => assert_eq!(v.unwrap(), i),
+                Poll::Pending => {
+                    while !flag.woken.load(Ordering::SeqCst) {
+                        thread::park();
+                    }
+                    match Pin::new(&mut h).poll(&mut cx) {
+                        Poll::Ready(v) => assert_eq!(v.unwrap(), i),
+                        Poll::Pending => panic!("woken before the result was there"),
+                    }
+                }
+            }
+        }
+    });
+
+    // Many tasks of a multi-thread runtime waiting for room (capacity 2) and
+    // for results, with no spinning anywhere: every wait registers a waker.
+    let p3 = Arc::clone(&pool);
+    let sum = finishes("tokio tasks", move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(3)
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let tasks: Vec<_> = (0..3_000u64)
+                .map(|i| {
+                    let pool = Arc::clone(&p3);
+                    tokio::spawn(async move { pool.submit_async(move |_py| Ok(i)).await?.await })
+                })
+                .collect();
+            let mut sum = 0;
+            for t in tasks {
+                sum += t.await.unwrap().unwrap();
+            }
+            sum
+        })
+    });
+    assert_eq!(sum, (0..3_000u64).sum::<u64>());
 }

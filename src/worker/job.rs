@@ -167,6 +167,10 @@ pub(crate) trait JobCore: Send + Sync {
     /// Move the job from state `from` to `to` and deliver `err`. False if the
     /// job was not in state `from` (someone else delivered).
     fn fail(&self, from: u8, to: u8, err: JobError) -> bool;
+    /// [`fail`](Self::fail), returning the wake-up owed to a parked waiter
+    /// instead of doing it (a worker wakes waiters once it has released the
+    /// GIL). Err: someone else delivered.
+    fn fail_deferred(&self, from: u8, to: u8, err: JobError) -> Result<Option<Wake>, ()>;
 }
 
 impl dyn JobCore {
@@ -252,12 +256,7 @@ impl<R: Send> JobCore for JobShared<R> {
     }
 
     fn fail(&self, from: u8, to: u8, err: JobError) -> bool {
-        let delivered = self.deliver(from, to, Err(err), || {
-            if let Some(pool) = self.ctrl.pool.upgrade() {
-                pool.count_state(to);
-            }
-        });
-        match delivered {
+        match self.fail_deferred(from, to, err) {
             Ok(wake) => {
                 if let Some(w) = wake {
                     w.wake();
@@ -266,6 +265,14 @@ impl<R: Send> JobCore for JobShared<R> {
             }
             Err(()) => false,
         }
+    }
+
+    fn fail_deferred(&self, from: u8, to: u8, err: JobError) -> Result<Option<Wake>, ()> {
+        self.deliver(from, to, Err(err), || {
+            if let Some(pool) = self.ctrl.pool.upgrade() {
+                pool.count_state(to);
+            }
+        })
     }
 }
 
@@ -331,7 +338,7 @@ where
                     }
                 }
                 (
-                    Err(JobError::Panicked(panic_message(&*payload))),
+                    Err(JobError::Panicked(crate::panic::panic_message(&*payload))),
                     Outcome::Panicked,
                 )
             }
@@ -358,16 +365,6 @@ fn classify(py: Python<'_>, e: Error) -> JobError {
         }
     }
     JobError::Python(e)
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_string()
-    }
 }
 
 /// The result of a submitted job, to be waited for (blocking) or awaited

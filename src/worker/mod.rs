@@ -71,7 +71,9 @@
 //! exception is only set if that job is still the running one; if the job
 //! ended before its next bytecode, the pending exception is withdrawn
 //! (`PyThreadState_SetAsyncExc(id, NULL)`) under the same lock, so it never
-//! reaches the next job.
+//! reaches the next job. An async exception that other code (Python's
+//! `ctypes.pythonapi.PyThreadState_SetAsyncExc`, say) aims at an idle worker
+//! is withdrawn when the worker next takes the GIL, before any job runs.
 //!
 //! A job blocked in C (`time.sleep`, a socket read) does not run bytecode and
 //! cannot be interrupted that way. A job past its deadline
@@ -91,7 +93,10 @@
 //! 3. jobs;
 //! 4. [`WorkerPool::shutdown`] (drain), [`WorkerPool::shutdown_now`] (cancel
 //!    what is queued), or drop the pool (drain): the workers are joined, and
-//!    each deletes its thread state with the GIL held (`PyGILState_Release`);
+//!    each deletes its thread state with the GIL held (`PyGILState_Release`).
+//!    From inside one of the pool's own jobs (dropping the last handle there
+//!    included) these do not wait, which would wait for the calling job
+//!    itself: the workers finish (or cancel) the queue and exit on their own;
 //! 5. [`Interpreter::finalize`](crate::Interpreter::finalize), which returns
 //!    [`Error::Lifecycle`] instead of finalising while any worker thread
 //!    (an abandoned one still stuck in C included) owns a thread state.
@@ -287,12 +292,16 @@ pub fn timeout_exception(py: Python<'_>) -> Result<Bound<'_>> {
 
 /// The number of thread states of the current interpreter, walking
 /// `PyInterpreterState_ThreadHead` / `PyThreadState_Next` with the GIL held
-/// (the calling thread's own state included). Diagnostic: pyhost's workers
-/// and `PyGILState_Release` delete thread states with the GIL held, so the
-/// list is stable while the caller holds it.
+/// (the calling thread's own state included). Diagnostic: a thread state
+/// being created concurrently (without the GIL) may or may not be counted.
 pub fn thread_state_count(_py: Python<'_>) -> usize {
     // SAFETY: the GIL is held (token); PyInterpreterState_Get returns the
-    // current interpreter; the thread list is only read.
+    // current interpreter; the list is only read. Thread states are added
+    // without the GIL, but only at the head (the `next` links we follow do
+    // not change), and removed with it by CPython (`threading`'s threads,
+    // PyGILState_Release, hence pyhost's workers), so no node we reach is
+    // freed under us. Only foreign C code calling `PyThreadState_Delete`
+    // without the GIL (which that API allows) could race with this walk.
     unsafe {
         let interp = ffi::PyInterpreterState_Get();
         let mut ts = ffi::PyInterpreterState_ThreadHead(interp);
@@ -469,6 +478,11 @@ impl PoolBuilder {
                 "a worker pool needs workers, capacity and max_batch >= 1".into(),
             ));
         }
+        if config.name.contains('\0') {
+            return Err(Error::Lifecycle(
+                "a worker pool's name cannot contain a NUL byte (it names OS threads)".into(),
+            ));
+        }
         crate::gil::try_with_gil(|py| ExcTypes::get_or_init(py).map(drop))??;
         let shared = Arc::new(PoolShared::new(
             NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
@@ -483,7 +497,8 @@ impl PoolBuilder {
 }
 
 /// A pool of thread-affine Python workers. `Send + Sync`: share it by
-/// reference or in an `Arc`. Dropping it shuts it down gracefully.
+/// reference or in an `Arc`. Dropping it shuts it down gracefully (without
+/// waiting, if dropped inside one of its own jobs; see the module docs).
 pub struct WorkerPool {
     shared: Arc<PoolShared>,
 }
@@ -657,15 +672,19 @@ impl WorkerPool {
 
     /// Immediate shutdown: cancel every queued job ([`JobError::Cancelled`]),
     /// raise `pyhost.JobCancelled` in running ones, join the workers.
+    /// Submitters still waiting for room get [`JobError::ShutDown`]. Called
+    /// from inside one of this pool's own jobs, it neither interrupts that
+    /// job nor waits.
     pub fn shutdown_now(&self) {
         self.shared.shutdown(true, None);
     }
 
     /// Shut down, waiting at most `timeout` for the worker threads. Returns
-    /// true if every thread exited; otherwise the stragglers (stuck in C)
-    /// keep their thread states until their job returns, and
+    /// true if every thread exited; otherwise the stragglers (stuck in C, or
+    /// still draining the queue, whose jobs' deadlines are still enforced)
+    /// keep their thread states until they are done, and
     /// [`Interpreter::finalize`](crate::Interpreter::finalize) is refused
-    /// until then.
+    /// until then. Calling a shutdown again waits for them.
     pub fn shutdown_timeout(&self, mode: ShutdownMode, timeout: Duration) -> bool {
         self.shared
             .shutdown(mode == ShutdownMode::Cancel, Some(timeout))

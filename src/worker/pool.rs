@@ -13,6 +13,15 @@
 //! interrupt slot), never the reverse: nothing waits for the GIL while
 //! holding a pool lock, and no pool lock is held while Python code runs.
 //! User closures are dropped outside the pool locks.
+//!
+//! # User code on pool threads
+//!
+//! Besides the job itself (whose panics the job body catches), a worker runs
+//! user code in destructors (a cancelled job's closure, a result nobody
+//! waits for) and in wakers. Each of those runs under [`contain`]: a panic
+//! there is reported by the panic hook and otherwise ignored, so it can
+//! neither kill a worker that holds the GIL (which would stop every Python
+//! thread) nor skip the worker's exit bookkeeping.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -26,7 +35,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::job::{
-    JobCore, JobError, Outcome, QueuedJob, Ticket, CANCELLED, QUEUED, RUNNING, TIMED_OUT,
+    JobCore, JobError, Outcome, QueuedJob, Ticket, CANCELLED, DONE, QUEUED, RUNNING, TIMED_OUT,
 };
 use super::signal::{spin_until, Wake};
 use super::{without_gil, AsyncExc, ExcTypes, PoolStats};
@@ -38,6 +47,12 @@ use crate::interpreter;
 /// How long the supervisor waits before retrying a worker thread that could
 /// not be spawned.
 const RESPAWN_RETRY: Duration = Duration::from_millis(100);
+
+/// Run user code (a destructor, a waker) on a pool thread; a panic in it is
+/// already reported by the panic hook and is not allowed to unwind further.
+fn contain(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
 
 /// A pool's fixed settings (see `PoolBuilder`).
 #[derive(Debug, Clone)]
@@ -93,6 +108,9 @@ struct State {
     abandoned_alive: usize,
     /// Workers that have attached their thread state.
     started: usize,
+    /// Workers that exited before attaching one (the interpreter was being
+    /// finalised).
+    start_failed: usize,
     /// Spawned worker threads not joined yet.
     threads: Vec<JoinHandle<()>>,
     supervisor: Option<JoinHandle<()>>,
@@ -216,6 +234,10 @@ pub(crate) struct PoolShared {
     shared_len: AtomicUsize,
     private_len: Box<[AtomicUsize]>,
     closed: AtomicBool,
+    /// `shutdown_now` has begun: a job a worker registers from now on is
+    /// cancelled before it starts (it was taken from the queue before the
+    /// queue was drained, and the scan for running jobs missed it).
+    cancelling: AtomicBool,
     sup: Mutex<Sup>,
     sup_cv: Condvar,
     counters: Counters,
@@ -272,8 +294,13 @@ impl Worker {
             Some(run) if run.id == id => {
                 // SAFETY: the GIL is held (token); `ident` was recorded by the
                 // worker thread when it attached, before any job was
-                // registered; `exc` is a live exception type kept alive by
-                // `ExcTypes`. SetAsyncExc takes its own reference.
+                // registered, and that thread is alive (it is running the
+                // job); `exc` is a live exception type kept alive by
+                // `ExcTypes`. SetAsyncExc takes its own reference, and drops
+                // the one of the exception it replaces, normally none or ours
+                // (kept alive by `ExcTypes`): only other code setting an
+                // async exception on this thread during the job could make
+                // that run a destructor under this lock.
                 unsafe { ffi::PyThreadState_SetAsyncExc(it.ident, exc) };
                 run.fired = true;
                 true
@@ -301,6 +328,7 @@ impl PoolShared {
                 alive: 0,
                 abandoned_alive: 0,
                 started: 0,
+                start_failed: 0,
                 threads: Vec::with_capacity(n),
                 supervisor: None,
                 respawn: Vec::new(),
@@ -310,6 +338,7 @@ impl PoolShared {
             shared_len: AtomicUsize::new(0),
             private_len: (0..n).map(|_| AtomicUsize::new(0)).collect(),
             closed: AtomicBool::new(false),
+            cancelling: AtomicBool::new(false),
             sup: Mutex::new(Sup {
                 kicked: false,
                 stop: false,
@@ -338,12 +367,20 @@ impl PoolShared {
             })?;
         self.state.lock().supervisor = Some(sup);
         let n = self.config.workers;
-        without_gil(|| {
+        let failed = without_gil(|| {
             let mut st = self.state.lock();
-            while st.started < n {
+            while st.started + st.start_failed < n {
                 self.lifecycle.wait(&mut st);
             }
+            st.start_failed
         });
+        if failed > 0 {
+            // A worker found the interpreter finalising (see `worker_main`).
+            interpreter::ensure_running()?;
+            return Err(Error::Lifecycle(format!(
+                "{failed} worker thread(s) could not attach a thread state"
+            )));
+        }
         Ok(())
     }
 
@@ -366,25 +403,29 @@ impl PoolShared {
             format!("{}-{}.{}", self.config.name, slot, generation)
         };
         let pool = Arc::clone(self);
-        match thread::Builder::new()
-            .name(name)
-            .spawn(move || worker_main(pool, worker))
-        {
-            Ok(handle) => {
+        // `Builder::spawn` panics (rather than failing) on some inputs, e.g.
+        // a name with a NUL byte: the registration above must be undone then too.
+        let spawned = catch_unwind(AssertUnwindSafe(|| {
+            thread::Builder::new()
+                .name(name)
+                .spawn(move || worker_main(pool, worker))
+        }));
+        let err = match spawned {
+            Ok(Ok(handle)) => {
                 self.state.lock().threads.push(handle);
-                Ok(())
+                return Ok(());
             }
-            Err(e) => {
-                interpreter::unregister_thread_state_owner();
-                let mut st = self.state.lock();
-                st.alive -= 1;
-                st.workers[slot] = None;
-                self.lifecycle.notify_all();
-                Err(Error::Lifecycle(format!(
-                    "cannot spawn a worker thread: {e}"
-                )))
-            }
-        }
+            Ok(Err(e)) => e.to_string(),
+            Err(payload) => crate::panic::panic_message(&*payload),
+        };
+        interpreter::unregister_thread_state_owner();
+        let mut st = self.state.lock();
+        st.alive -= 1;
+        st.workers[slot] = None;
+        self.lifecycle.notify_all();
+        Err(Error::Lifecycle(format!(
+            "cannot spawn a worker thread: {err}"
+        )))
     }
 
     // ---- submitting ------------------------------------------------------
@@ -492,7 +533,7 @@ impl PoolShared {
             )
         };
         let mut fire: Vec<(Arc<Worker>, u64)> = Vec::new();
-        let mut replace: Vec<usize> = Vec::new();
+        let mut abandon: Vec<(Arc<Worker>, u64)> = Vec::new();
         for w in &workers {
             // Deliver "timed out" outside the interrupt lock (delivering may
             // run a waker, which must not find the lock held).
@@ -513,7 +554,9 @@ impl PoolShared {
                 }
             };
             if let Some(core) = expired {
-                core.fail(RUNNING, TIMED_OUT, JobError::TimedOut);
+                contain(|| {
+                    core.fail(RUNNING, TIMED_OUT, JobError::TimedOut);
+                });
             }
             let mut guard = w.interrupt.lock();
             let it = &mut *guard;
@@ -529,17 +572,30 @@ impl PoolShared {
                         soonest(at);
                         fire.push((Arc::clone(w), run.id));
                     }
-                    Some(at) if at <= now => {
-                        it.abandoned = true;
-                        replace.push(w.slot);
-                    }
+                    Some(at) if at <= now => abandon.push((Arc::clone(w), run.id)),
                     Some(at) => soonest(at),
                 }
             }
         }
-        for slot in replace {
+        for (w, id) in abandon {
+            // Mark the worker abandoned and count it in one step under the
+            // pool lock: the worker reads the mark when its job returns and
+            // may exit (and uncount itself) at once.
+            let confirmed = {
+                let mut st = self.state.lock();
+                let mut it = w.interrupt.lock();
+                let still = !it.abandoned && it.job.as_ref().is_some_and(|r| r.id == id);
+                if still {
+                    it.abandoned = true;
+                    st.abandoned_alive += 1;
+                }
+                still
+            };
+            if !confirmed {
+                continue;
+            }
+            let slot = w.slot;
             self.counters.replaced.fetch_add(1, Ordering::Relaxed);
-            self.state.lock().abandoned_alive += 1;
             if self.spawn_worker(slot).is_err() {
                 self.state.lock().respawn.push(slot);
                 soonest(now + RESPAWN_RETRY);
@@ -580,6 +636,10 @@ impl PoolShared {
             st.closed = true;
             self.closed.store(true, Ordering::SeqCst);
             let drained = if cancel {
+                // Before the scan below: a worker that took a job from the
+                // queue and registers it after the scan looked at its slot
+                // sees the flag (under its interrupt lock) instead.
+                self.cancelling.store(true, Ordering::SeqCst);
                 st.drain_queues(self)
             } else {
                 (Vec::new(), Vec::new())
@@ -593,6 +653,10 @@ impl PoolShared {
         if cancel {
             let _ = crate::gil::try_with_gil(|py| {
                 if let Ok(types) = ExcTypes::get_or_init(py) {
+                    // Called from one of our own jobs: that job is not
+                    // interrupted (it is the one asking).
+                    // SAFETY: no preconditions (the GIL is held anyway).
+                    let caller = unsafe { ffi::PyThread_get_thread_ident() };
                     let workers: Vec<Arc<Worker>> = self
                         .state
                         .lock()
@@ -602,12 +666,13 @@ impl PoolShared {
                         .cloned()
                         .collect();
                     for w in workers {
-                        let running = w
-                            .interrupt
-                            .lock()
-                            .job
-                            .as_ref()
-                            .map(|r| (r.id, Arc::clone(&r.core)));
+                        let running = {
+                            let it = w.interrupt.lock();
+                            it.job
+                                .as_ref()
+                                .filter(|_| it.ident != caller)
+                                .map(|r| (r.id, Arc::clone(&r.core)))
+                        };
                         if let Some((id, core)) = running {
                             core.ctrl().request_cancel();
                             w.interrupt(py, id, types.ptr(AsyncExc::Cancelled));
@@ -637,7 +702,10 @@ impl PoolShared {
                     }
                 }
             };
-            {
+            // The supervisor stops once every worker is gone: if some are
+            // still running (a timeout), it keeps enforcing their jobs'
+            // deadlines, and the last worker to exit stops it.
+            if all {
                 let mut sup = self.sup.lock();
                 sup.stop = true;
                 self.sup_cv.notify_all();
@@ -645,16 +713,12 @@ impl PoolShared {
             let (sup, threads, leftovers) = {
                 let mut st = self.state.lock();
                 st.shut_down = true;
-                let leftovers = if all {
-                    st.drain_queues(self)
+                let (leftovers, sup) = if all {
+                    (st.drain_queues(self), st.supervisor.take())
                 } else {
-                    (Vec::new(), Vec::new())
+                    ((Vec::new(), Vec::new()), None)
                 };
-                (
-                    st.supervisor.take(),
-                    std::mem::take(&mut st.threads),
-                    leftovers,
-                )
+                (sup, std::mem::take(&mut st.threads), leftovers)
             };
             if let Some(sup) = sup {
                 let _ = sup.join();
@@ -678,13 +742,21 @@ impl PoolShared {
         })
     }
 
+    /// Report queued jobs as cancelled, and refuse the jobs of waiting
+    /// submitters (they get [`JobError::ShutDown`] and drop the job's
+    /// handle: nobody sees those jobs, and they are not counted). Closures
+    /// are dropped here, outside the pool lock; a panic in one of those
+    /// destructors or in a waker does not stop the others.
     fn cancel_all(&self, jobs: Vec<QueuedJob>, pending: Vec<Pending>) {
         for job in jobs {
-            job.core.fail(QUEUED, CANCELLED, JobError::Cancelled);
+            contain(move || {
+                job.core.fail(QUEUED, CANCELLED, JobError::Cancelled);
+                drop(job);
+            });
         }
         for p in pending {
-            p.job.core.fail(QUEUED, CANCELLED, JobError::Cancelled);
-            p.ticket.reject();
+            contain(|| p.ticket.reject());
+            contain(move || drop(p));
         }
     }
 
@@ -753,7 +825,7 @@ fn find_job(pool: &PoolShared, me: &Worker) -> Option<QueuedJob> {
         if let Some((job, ticket)) = st.take(pool, slot) {
             drop(st);
             if let Some(t) = ticket {
-                t.admit();
+                contain(|| t.admit());
             }
             return Some(job);
         }
@@ -798,94 +870,202 @@ fn try_take(pool: &PoolShared, slot: usize) -> Option<QueuedJob> {
     let (job, ticket) = st.take(pool, slot)?;
     drop(st);
     if let Some(t) = ticket {
-        t.admit();
+        contain(|| t.admit());
     }
     Some(job)
 }
 
+/// A worker thread's exit bookkeeping, done however the thread ends (before
+/// attaching, normally, or after a panic escaped the worker loop): drop its
+/// thread-state-owner registration, uncount it, and wake whoever waits for
+/// that (start-up, shutdown, the supervisor).
+struct WorkerExit<'a> {
+    pool: &'a PoolShared,
+    me: &'a Worker,
+    /// The thread attached its thread state (and was counted in `started`).
+    attached: bool,
+    /// A panic escaped the worker loop: the slot needs a new worker.
+    died: bool,
+}
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(None));
+        interpreter::unregister_thread_state_owner();
+        let slot = self.me.slot;
+        let was_abandoned = self.me.interrupt.lock().abandoned;
+        let (last, respawn) = {
+            let mut st = self.pool.state.lock();
+            st.alive -= 1;
+            if was_abandoned {
+                st.abandoned_alive -= 1;
+            }
+            if !self.attached {
+                st.start_failed += 1;
+            }
+            let respawn = self.died
+                && !was_abandoned
+                && !st.closed
+                && st.workers[slot]
+                    .as_ref()
+                    .is_some_and(|w| std::ptr::eq(&**w, self.me));
+            if respawn {
+                st.workers[slot] = None;
+                st.respawn.push(slot);
+            }
+            self.pool.lifecycle.notify_all();
+            (st.closed && st.alive == 0, respawn)
+        };
+        if last || respawn {
+            // Closed and every worker gone: nothing is left for the
+            // supervisor (this matters when nobody waits in `shutdown`, e.g.
+            // a pool dropped inside one of its own jobs). Or: a slot to refill.
+            let mut sup = self.pool.sup.lock();
+            if last {
+                sup.stop = true;
+            } else {
+                sup.kicked = true;
+            }
+            self.pool.sup_cv.notify_all();
+        }
+    }
+}
+
 /// A worker thread: attach a thread state for life, run jobs, detach.
 fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
+    let mut exit = WorkerExit {
+        pool: &pool,
+        me: &me,
+        attached: false,
+        died: false,
+    };
     CURRENT.with(|c| c.set(Some((pool.id, me.slot))));
-    // SAFETY: the pool registered this thread as a thread-state owner, so the
-    // interpreter is running and cannot be finalised while we live. Ensure
-    // creates this thread's state and binds it to the thread (so C code
-    // calling PyGILState_Ensure here finds it) and takes the GIL.
+    // The spawner counted this thread as a thread-state owner after checking
+    // that the interpreter runs; `finalize` checks that count before it marks
+    // the interpreter finalising. Entering (a second check, made after we are
+    // counted) closes the gap between the two: either `finalize` sees us
+    // counted and refuses, or we see it finalising and exit without touching
+    // Python.
+    if interpreter::enter().is_err() {
+        return;
+    }
+    // SAFETY: the interpreter is running and cannot start finalising while
+    // this thread is counted as a thread-state owner (see above), which it is
+    // until `exit` drops, after the Release below. Ensure creates this
+    // thread's state and binds it to the thread (so C code calling
+    // PyGILState_Ensure here finds it) and takes the GIL.
     let gstate = unsafe { ffi::PyGILState_Ensure() };
-    // SAFETY: no preconditions; the id PyThreadState_SetAsyncExc matches.
+    interpreter::leave();
+    // SAFETY: no preconditions; it is the id CPython records as this thread
+    // state's `thread_id`, which PyThreadState_SetAsyncExc looks for.
     let ident = unsafe { ffi::PyThread_get_thread_ident() };
     me.interrupt.lock().ident = ident;
     // SAFETY: this thread holds the GIL (Ensure above); the thread state
     // stays ours, detached, until we restore it.
-    let mut tstate = unsafe { ffi::PyEval_SaveThread() };
+    let tstate = unsafe { ffi::PyEval_SaveThread() };
     {
         let mut st = pool.state.lock();
         st.started += 1;
         pool.lifecycle.notify_all();
     }
+    exit.attached = true;
 
-    let mut holding_gil = false;
+    let holding_gil = Cell::new(false);
     let mut wakes: Vec<Wake> = Vec::new();
-    while let Some(first) = find_job(&pool, &me) {
-        // SAFETY: `tstate` is this thread's state, saved by PyEval_SaveThread
-        // on this thread and not restored since.
-        unsafe { ffi::PyEval_RestoreThread(tstate) };
-        let abandoned = {
-            // SAFETY: the GIL is held from here until PyEval_SaveThread below.
-            let count = unsafe { GilCountGuard::new() };
-            let py = count.python();
-            DECREF_POOL.drain_if_dirty(py);
-            run_batch(&pool, &me, py, first, &mut wakes)
-        };
-        if abandoned {
-            wake_all(&mut wakes);
-            holding_gil = true;
-            break;
-        }
-        // SAFETY: the GIL is held (restored above) and no GIL scope is open.
-        tstate = unsafe { ffi::PyEval_SaveThread() };
-        wake_all(&mut wakes);
-    }
+    let died = catch_unwind(AssertUnwindSafe(|| {
+        work(&pool, &me, tstate, ident, &holding_gil, &mut wakes)
+    }))
+    .is_err();
 
-    if !holding_gil {
-        // SAFETY: as above: our own saved state.
+    if !holding_gil.get() {
+        // SAFETY: `tstate` is this thread's state, detached by
+        // PyEval_SaveThread on this thread and not restored since.
         unsafe { ffi::PyEval_RestoreThread(tstate) };
     }
     // SAFETY: matches the PyGILState_Ensure above on this thread, with the GIL
     // held; the outermost Release clears and deletes the thread state (with
     // the GIL held) and releases the GIL.
     unsafe { ffi::PyGILState_Release(gstate) };
-    CURRENT.with(|c| c.set(None));
-    interpreter::unregister_thread_state_owner();
-    let was_abandoned = me.interrupt.lock().abandoned;
-    let last = {
-        let mut st = pool.state.lock();
-        st.alive -= 1;
-        if was_abandoned {
-            st.abandoned_alive -= 1;
+    if died {
+        // A panic escaped the loop (user code is contained, so this is a
+        // pyhost bug): report the job it was running instead of leaving its
+        // waiter parked forever, and let `exit` ask for a new worker.
+        exit.died = true;
+        let running = me.interrupt.lock().job.take();
+        if let Some(run) = running {
+            let err =
+                JobError::Panicked("the pyhost worker thread running the job panicked".into());
+            if let Ok(Some(w)) = run.core.fail_deferred(RUNNING, DONE, err) {
+                wakes.push(w);
+            }
+            contain(move || drop(run));
         }
-        pool.lifecycle.notify_all();
-        st.closed && st.alive == 0
-    };
-    if last {
-        // The pool is closed and every worker is gone: nothing is left for
-        // the supervisor (this matters when nobody waits in `shutdown`, e.g.
-        // a pool dropped inside one of its own jobs).
-        let mut sup = pool.sup.lock();
-        sup.stop = true;
-        pool.sup_cv.notify_all();
+    }
+    wake_all(&mut wakes);
+}
+
+/// The worker loop, between attach and detach: find jobs and run them in
+/// batches, each batch in one GIL acquisition. `holding_gil` says whether the
+/// thread holds the GIL (true when this returns because the worker was
+/// abandoned, and wherever a panic might escape).
+fn work(
+    pool: &PoolShared,
+    me: &Worker,
+    tstate: *mut ffi::PyThreadState,
+    ident: c_ulong,
+    holding_gil: &Cell<bool>,
+    wakes: &mut Vec<Wake>,
+) {
+    while let Some(first) = find_job(pool, me) {
+        // SAFETY: `tstate` is this thread's state, detached by
+        // PyEval_SaveThread on this thread and not restored since.
+        unsafe { ffi::PyEval_RestoreThread(tstate) };
+        holding_gil.set(true);
+        // Withdraw an async exception that other code (Python's own
+        // `PyThreadState_SetAsyncExc`, from any thread) aimed at this thread
+        // while it was idle: no job is running to receive it. pyhost's own
+        // are only set for a registered job, and withdrawn when it ends;
+        // between the jobs of a batch this thread keeps the GIL, so nobody
+        // can set one there. Once per batch rather than per job: it costs a
+        // lock and a walk of the thread list (about 50 ns).
+        // SAFETY: the GIL is held; `ident` is this thread's id, and its
+        // thread state the only one with that id (a live thread's id is
+        // unique, and pyhost deletes a thread state before its thread
+        // exits); NULL clears the pending exception, if any. Dropping that
+        // exception may run Python code: no pool lock is held here.
+        unsafe { ffi::PyThreadState_SetAsyncExc(ident, std::ptr::null_mut()) };
+        let abandoned = {
+            // SAFETY: the GIL is held from here until PyEval_SaveThread below
+            // (or, if abandoned, until the thread state is released).
+            let count = unsafe { GilCountGuard::new() };
+            let py = count.python();
+            DECREF_POOL.drain_if_dirty(py);
+            run_batch(pool, me, py, first, wakes)
+        };
+        if abandoned {
+            // Exit keeping the GIL (for the detach); wakes after that.
+            return;
+        }
+        // SAFETY: the GIL is held (restored above) and the GIL scope opened
+        // there is closed; the state saved is `tstate` again.
+        unsafe { ffi::PyEval_SaveThread() };
+        holding_gil.set(false);
+        wake_all(wakes);
     }
 }
 
 /// Wake parked waiters (after the GIL has been released).
 fn wake_all(wakes: &mut Vec<Wake>) {
     for w in wakes.drain(..) {
-        w.wake();
+        contain(|| w.wake());
     }
 }
 
 /// Run `first` and then whatever else is ready, up to `max_batch` jobs, in
-/// one GIL acquisition. Returns true if this worker was abandoned (it must
-/// exit, keeping the GIL for the detach).
+/// one GIL acquisition. The batch ends early once a job leaves a parked
+/// waiter to wake: the next job could block on what that waiter does next
+/// (and its wake-up is due after the GIL is released). Returns true if this
+/// worker was abandoned (it must exit, keeping the GIL for the detach).
 fn run_batch(
     pool: &PoolShared,
     me: &Worker,
@@ -899,7 +1079,7 @@ fn run_batch(
         if run_one(pool, me, py, job, wakes) {
             return true;
         }
-        if n >= pool.config.max_batch {
+        if n >= pool.config.max_batch || !wakes.is_empty() {
             return false;
         }
         match try_take(pool, me.slot) {
@@ -922,8 +1102,12 @@ fn run_one(
     let QueuedJob { core, body } = job;
     let ctrl = core.ctrl();
     if !ctrl.try_start() {
-        // Cancelled or timed out while queued: already reported.
-        drop(body);
+        // Cancelled or timed out while queued: already reported. Its closure
+        // (user code, and maybe the last reference to the job) goes here.
+        contain(move || {
+            drop(body);
+            drop(core);
+        });
         return false;
     }
     let deadline = ctrl.timeout.map(|t| Instant::now() + t);
@@ -936,19 +1120,22 @@ fn run_one(
             fired: false,
             abandon_at: None,
         });
-        // Checked under the interrupt lock: a canceller either finds the job
-        // registered here, or has set the flag before we look.
-        ctrl.cancel_requested()
+        // Checked under the interrupt lock: a canceller (or shutdown_now)
+        // either finds the job registered here, or has set its flag before
+        // we look.
+        ctrl.cancel_requested() || pool.cancelling.load(Ordering::SeqCst)
     };
     if deadline.is_some() {
         pool.kick_supervisor(deadline);
     }
     if cancelled_early {
-        drop(body);
-        core.fail(RUNNING, CANCELLED, JobError::Cancelled);
+        contain(move || drop(body));
+        if let Ok(Some(wake)) = core.fail_deferred(RUNNING, CANCELLED, JobError::Cancelled) {
+            wakes.push(wake);
+        }
     } else {
-        // The body catches the job's own panics; this only guards against a
-        // panic while dropping a discarded result.
+        // The body catches the job's own panics; this guards against a
+        // panic while dropping a discarded (late) result.
         let count = |outcome: Outcome| pool.count(outcome);
         if let Ok(Some(wake)) = catch_unwind(AssertUnwindSafe(|| body(py, &count))) {
             wakes.push(wake);
@@ -968,13 +1155,22 @@ fn run_one(
         if finished.as_ref().is_some_and(|r| r.fired) {
             // An async exception aimed at this job may still be pending (the
             // job returned before its next bytecode): withdraw it, under the
-            // lock that cancel takes, so it cannot hit the next job.
-            // SAFETY: GIL held; NULL clears this thread's pending async exception.
+            // lock that cancel takes, so it cannot hit the next job (nor
+            // Python code run by a destructor between jobs).
+            // SAFETY: GIL held; `it.ident` is this thread's id (see `work`);
+            // NULL clears its pending async exception: pyhost's (a class
+            // kept alive by `ExcTypes`, so dropping it runs no code under the
+            // lock) unless other code replaced it during the job.
             unsafe { ffi::PyThreadState_SetAsyncExc(it.ident, std::ptr::null_mut()) };
         }
         (finished, it.abandoned)
     };
-    drop(finished);
+    // The job's last references may go here: its result, if nobody waits
+    // for it (user code).
+    contain(move || {
+        drop(finished);
+        drop(core);
+    });
     abandoned
 }
 
