@@ -432,9 +432,11 @@ class AgentCheck(object):
     # -- names and tags ------------------------------------------------------------
 
     def _format_namespace(self, s, raw=False):
+        if s.__class__ is not str:
+            s = _to_native_string(s)
         if not raw and self.__NAMESPACE__:
-            return '{}.{}'.format(self.__NAMESPACE__, _to_native_string(s))
-        return _to_native_string(s)
+            return self.__NAMESPACE__ + '.' + s
+        return s
 
     def _normalize_tags_type(self, tags, device_name=None, metric_name=None):
         """A new list: ``device:<name>`` first if given, ``None`` dropped, bytes decoded.
@@ -442,6 +444,13 @@ class AgentCheck(object):
         Other non-str values pass through, as in ``datadog-checks-base``; the
         host's ``aggregator`` drops them, as rtloader does.
         """
+        if not device_name and not self.disable_generic_tags:
+            # The common case, a list of str, needs nothing but a copy.
+            for tag in tags:
+                if tag.__class__ is not str:
+                    break
+            else:
+                return list(tags)
         normalized = []
         if device_name:
             self._log_deprecation('device_name')
