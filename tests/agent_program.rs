@@ -397,3 +397,36 @@ fn a_hung_check_times_out_and_the_others_keep_running() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_persistent_cache_survives_a_restart() {
+    // Each process reads the counter its predecessor left in the data
+    // directory, increments it and reports it (datadog_agent's
+    // read/write_persistent_cache, stored on disk under `run_path/cache`).
+    let dir = TempDir::new("agent-cache");
+    let (conf, checks, data) = (dir.0.join("conf.d"), dir.0.join("checks.d"), dir.0.join("data"));
+    write(
+        &checks.join("counter.py"),
+        "from checks import AgentCheck\n\n\nclass Counter(AgentCheck):\n    def check(self, instance):\n        n = int(self.read_persistent_cache('starts') or '0') + 1\n        self.write_persistent_cache('starts', str(n))\n        self.gauge('counter.starts', n)\n",
+    );
+    write(&conf.join("counter.d").join("conf.yaml"), "init_config:\ninstances:\n  - {}\n");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let child = pyhost(&conf, &checks, &data)
+            .args(["--once", "--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_bounded(child, Duration::from_secs(20));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines = json_lines(&out.stdout);
+        let v = of_kind(&lines, "series")
+            .find(|v| s(v, "name") == "counter.starts")
+            .and_then(|v| v.get("value").and_then(Value::as_f64))
+            .unwrap_or_else(|| panic!("no counter.starts series: {}", String::from_utf8_lossy(&out.stdout)));
+        seen.push(v);
+    }
+    assert_eq!(seen, vec![1.0, 2.0, 3.0]);
+    assert!(data.join("cache").is_dir());
+}
