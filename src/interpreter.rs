@@ -67,6 +67,12 @@ pub fn compiled_version() -> &'static str {
     c.to_str().unwrap_or("?")
 }
 
+/// The library directory of the Python pyhost was built against (its
+/// `sysconfig` `LIBDIR`), for hosts that link libpython themselves (the C ABI).
+pub fn build_python_libdir() -> &'static str {
+    env!("PYHOST_BUILD_PYTHON_LIBDIR")
+}
+
 /// The version of the libpython loaded at run time (`Py_GetVersion`, which is
 /// callable before initialisation), e.g. `"3.11.7 (main, ...) [GCC 12.2.0]"`.
 pub fn runtime_version_string() -> String {

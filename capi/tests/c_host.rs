@@ -1,0 +1,128 @@
+//! Compile `examples/c/host.c` against `include/pyhost.h` and the built
+//! pyhost-capi library (static, then shared), run it, check its output.
+//! Each host is its own process, so each initialises Python once.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `target/<profile>`: the test executable lives in `target/<profile>/deps`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn python_lib() -> (String, String) {
+    let libdir = pyhost::interpreter::build_python_libdir().to_string();
+    let v: Vec<&str> = pyhost::interpreter::compiled_version().split('.').collect();
+    (libdir, format!("python{}.{}", v[0], v[1]))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pyhost-capi-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_plugin(dir: &Path) {
+    std::fs::write(
+        dir.join("plugin.py"),
+        "def greet(name):\n    return {'greeting': 'hello ' + name, 'n': len(name)}\n\n\
+         def add(a, b):\n    return a + b\n\n\
+         def fail():\n    raise ValueError('plugin failed on purpose')\n",
+    )
+    .unwrap();
+}
+
+fn compile(out: &Path, link: &[String]) {
+    let root = workspace_root();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let (libdir, pylib) = python_lib();
+    let mut cmd = Command::new(cc);
+    cmd.arg("-std=c99")
+        .arg("-D_DEFAULT_SOURCE")
+        .arg("-Wall")
+        .arg("-Werror")
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(root.join("examples/c/host.c"))
+        .arg("-o")
+        .arg(out)
+        .args(link)
+        .arg(format!("-L{libdir}"))
+        .arg(format!("-l{pylib}"))
+        .arg(format!("-Wl,-rpath,{libdir}"))
+        .args(["-lpthread", "-ldl", "-lm"]);
+    let status = cmd.status().expect("running the C compiler");
+    assert!(status.success(), "C compile failed: {cmd:?}");
+}
+
+fn run_host(exe: &Path, plugin_dir: &Path) {
+    let out = Command::new(exe).arg(plugin_dir).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "host failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let version = pyhost::interpreter::compiled_version();
+    for want in [
+        format!("version: {version}\n").as_str(),
+        "initialized before: 0\n",
+        "initialized after: 1\n",
+        "second init: cannot initialise Python: Python is already initialised in this process\n",
+        "eval: {\"counter\": 42, \"list\": [1, 2.5, null, true]}\n",
+        "call: {\"greeting\": \"hello C\", \"n\": 1}\n",
+        "error (out=NULL):\nTraceback (most recent call last):\n",
+        "in fail\n",
+        "ValueError: plugin failed on purpose\n",
+        "bad json: JSONDecodeError\n",
+        "threads: 200/200 ok\n",
+        "pool: 100/100 ok\n",
+        "pool error: ValueError\n",
+        "counter: 42\n",
+        "done\n",
+    ] {
+        assert!(
+            stdout.contains(want),
+            "missing {want:?} in:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn c_host_static() {
+    let lib = profile_dir().join("libpyhost_capi.a");
+    assert!(lib.exists(), "{} not built", lib.display());
+    let dir = scratch("static");
+    write_plugin(&dir);
+    let exe = dir.join("host-static");
+    compile(&exe, &[lib.display().to_string()]);
+    run_host(&exe, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn c_host_shared() {
+    let profile = profile_dir();
+    let lib = profile.join("libpyhost_capi.so");
+    assert!(lib.exists(), "{} not built", lib.display());
+    let dir = scratch("shared");
+    write_plugin(&dir);
+    let exe = dir.join("host-shared");
+    compile(
+        &exe,
+        &[
+            lib.display().to_string(),
+            format!("-Wl,-rpath,{}", profile.display()),
+        ],
+    );
+    run_host(&exe, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
