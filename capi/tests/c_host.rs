@@ -99,7 +99,7 @@ fn run_host(exe: &Path, plugin_dir: &Path) {
 #[test]
 fn c_host_static() {
     let lib = profile_dir().join("libpyhost_capi.a");
-    assert!(lib.exists(), "{} not built", lib.display());
+    assert!(lib.exists(), "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)", lib.display());
     let dir = scratch("static");
     write_plugin(&dir);
     let exe = dir.join("host-static");
@@ -112,7 +112,7 @@ fn c_host_static() {
 fn c_host_shared() {
     let profile = profile_dir();
     let lib = profile.join("libpyhost_capi.so");
-    assert!(lib.exists(), "{} not built", lib.display());
+    assert!(lib.exists(), "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)", lib.display());
     let dir = scratch("shared");
     write_plugin(&dir);
     let exe = dir.join("host-shared");
