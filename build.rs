@@ -47,7 +47,10 @@ print(v('Py_ENABLE_SHARED') or 0)
     }
     let text = String::from_utf8(out.stdout).expect("interpreter printed non-UTF-8");
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() >= 6, "pyhost build: unexpected interpreter output: {text:?}");
+    assert!(
+        lines.len() >= 6,
+        "pyhost build: unexpected interpreter output: {text:?}"
+    );
     PythonInfo {
         executable: lines[0].to_string(),
         include_dir: lines[1].to_string(),

@@ -157,11 +157,10 @@ fn check_recording(host: &AgentHost, variants: &[Variant<'_>]) -> pyhost::Result
 
 fn main() {
     let (rounds, iters) = common::rounds_and_iters();
-    let data = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("bench-agent-{}", std::process::id()));
-    let host =
-        host::install(AgentHost::new(HostConfig::with_defaults("benchhost", &data)).expect("host"))
-            .unwrap_or_else(|_| panic!("a host was already installed"));
+    let data =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-agent-{}", std::process::id()));
+    let host = host::install(AgentHost::new(HostConfig::with_defaults("benchhost", &data)).expect("host"))
+        .unwrap_or_else(|_| panic!("a host was already installed"));
     let interp = modules::add_builtin_modules(Interpreter::builder())
         .init()
         .expect("Python starts");

@@ -42,16 +42,44 @@ fn main() {
     let interp = Interpreter::builder().init().expect("interpreter");
     let (f, g) = interp.with_gil(|py| {
         let m = py
-            .module_from_code("def f():\n    pass\n\ndef g(x):\n    return x + 1\n", "bench_funcs.py", "bench_funcs")
+            .module_from_code(
+                "def f():\n    pass\n\ndef g(x):\n    return x + 1\n",
+                "bench_funcs.py",
+                "bench_funcs",
+            )
             .unwrap();
         (m.getattr("f").unwrap().unbind(), m.getattr("g").unwrap().unbind())
     });
 
     let mut ops = vec![
-        Op { name: "call_noargs", what: "call `f()` with the GIL held", iters: 1_000_000 / scale, rust: vec![], c: vec![] },
-        Op { name: "call_1int", what: "call `g(1000)`, convert the int result back", iters: 1_000_000 / scale, rust: vec![], c: vec![] },
-        Op { name: "gil_cycle_tstate", what: "release + re-acquire the GIL, thread keeps its thread state", iters: 1_000_000 / scale, rust: vec![], c: vec![] },
-        Op { name: "gil_cycle_fresh", what: "acquire + release on a thread with no thread state", iters: 200_000 / scale, rust: vec![], c: vec![] },
+        Op {
+            name: "call_noargs",
+            what: "call `f()` with the GIL held",
+            iters: 1_000_000 / scale,
+            rust: vec![],
+            c: vec![],
+        },
+        Op {
+            name: "call_1int",
+            what: "call `g(1000)`, convert the int result back",
+            iters: 1_000_000 / scale,
+            rust: vec![],
+            c: vec![],
+        },
+        Op {
+            name: "gil_cycle_tstate",
+            what: "release + re-acquire the GIL, thread keeps its thread state",
+            iters: 1_000_000 / scale,
+            rust: vec![],
+            c: vec![],
+        },
+        Op {
+            name: "gil_cycle_fresh",
+            what: "acquire + release on a thread with no thread state",
+            iters: 200_000 / scale,
+            rust: vec![],
+            c: vec![],
+        },
     ];
 
     for _round in 0..ROUNDS {
@@ -95,9 +123,11 @@ fn main() {
         // gil_cycle_fresh: a new OS thread with no Python thread state.
         let n = ops[3].iters;
         let (r, c) = std::thread::spawn(move || {
-            let r = bench_rust(n, || with_gil(|py| {
-                black_box(py);
-            }));
+            let r = bench_rust(n, || {
+                with_gil(|py| {
+                    black_box(py);
+                })
+            });
             // SAFETY: this thread does not hold the GIL.
             let c = per_op(unsafe { ffi::pyhost_bench_c_gil_cycle_fresh(n) }, n);
             (r, c)
@@ -111,9 +141,14 @@ fn main() {
     println!("| op | what | C ns/op | pyhost ns/op | ratio |");
     println!("|---|---|---|---|---|");
     for op in &mut ops {
-        let (cmin, cmax) = (op.c.iter().cloned().fold(f64::MAX, f64::min), op.c.iter().cloned().fold(0.0, f64::max));
-        let (rmin, rmax) =
-            (op.rust.iter().cloned().fold(f64::MAX, f64::min), op.rust.iter().cloned().fold(0.0, f64::max));
+        let (cmin, cmax) = (
+            op.c.iter().cloned().fold(f64::MAX, f64::min),
+            op.c.iter().cloned().fold(0.0, f64::max),
+        );
+        let (rmin, rmax) = (
+            op.rust.iter().cloned().fold(f64::MAX, f64::min),
+            op.rust.iter().cloned().fold(0.0, f64::max),
+        );
         let cm = median(&mut op.c);
         let rm = median(&mut op.rust);
         println!(
@@ -129,5 +164,8 @@ fn main() {
             rm / cm
         );
     }
-    println!("\n{} interleaved rounds; median [min-max]; ratio = pyhost median / C median.", ROUNDS);
+    println!(
+        "\n{} interleaved rounds; median [min-max]; ratio = pyhost median / C median.",
+        ROUNDS
+    );
 }

@@ -97,7 +97,10 @@ fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
     println!("net = minus the empty loop ({empty:.1} ns); ratios are Rust / C of the medians.\n");
     println!("| op | what | C | Rust static table | ratio | net ratio | Rust closure | ratio | net ratio |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    println!("| py_loop_empty | control: one empty loop iteration | {} | | | | | | |", cell("empty"));
+    println!(
+        "| py_loop_empty | control: one empty loop iteration | {} | | | | | | |",
+        cell("empty")
+    );
     println!(
         "| gauge_py | control: the gauge call into a Python no-op (`def gauge(...): pass`) | {} | | | | | | |",
         cell("gauge_py")
@@ -135,5 +138,7 @@ fn main() {
         .add_module(closure_module())
         .init()
         .expect("Python starts");
-    interp.with_gil(|py| run(py, rounds, iters)).unwrap_or_else(|e| panic!("benchmark failed: {e}"));
+    interp
+        .with_gil(|py| run(py, rounds, iters))
+        .unwrap_or_else(|e| panic!("benchmark failed: {e}"));
 }

@@ -60,12 +60,7 @@ fn pool_round_trip(pool: &WorkerPool, f: &Arc<Py>, iters: u64) -> f64 {
     per_op(t0.elapsed(), iters)
 }
 
-fn pool_round_trip_async(
-    rt: &tokio::runtime::Runtime,
-    pool: &Arc<WorkerPool>,
-    f: &Arc<Py>,
-    iters: u64,
-) -> f64 {
+fn pool_round_trip_async(rt: &tokio::runtime::Runtime, pool: &Arc<WorkerPool>, f: &Arc<Py>, iters: u64) -> f64 {
     let (pool, f) = (Arc::clone(pool), Arc::clone(f));
     // Spawned, so the awaiting task runs on a runtime worker thread.
     rt.block_on(rt.spawn(async move {
@@ -145,11 +140,7 @@ fn main() {
     let _interp = Interpreter::builder().init().expect("interpreter");
     let f: Arc<Py> = Arc::new(with_gil(|py| {
         let m = py
-            .module_from_code(
-                "def f():\n    pass\n",
-                "bench_workers_funcs.py",
-                "bench_workers_funcs",
-            )
+            .module_from_code("def f():\n    pass\n", "bench_workers_funcs.py", "bench_workers_funcs")
             .unwrap();
         m.getattr("f").unwrap().unbind()
     }));
@@ -206,10 +197,7 @@ fn main() {
             "c_spin_rt",
             "plain C: the same, both threads busy-polling (floor; burns two cores)",
         ),
-        Row::new(
-            "rust_mpsc_rt",
-            "Rust std `mpsc` round trip to a thread, no Python",
-        ),
+        Row::new("rust_mpsc_rt", "Rust std `mpsc` round trip to a thread, no Python"),
         Row::new(
             "pool_rt_park",
             "pool, 2 workers, spin 0: submit a job calling `f()`, wait (parks at once)",
@@ -222,10 +210,7 @@ fn main() {
             "pool_rt_async",
             "the same, awaited by a tokio multi-thread task (async_spin 0)",
         ),
-        Row::new(
-            "pool_rt_async_spin",
-            "the same, async_spin 20 us (the default)",
-        ),
+        Row::new("pool_rt_async_spin", "the same, async_spin 20 us (the default)"),
         Row::new(
             "direct_call_c",
             "control: `f()` called directly with the GIL held (C), no dispatch",
@@ -254,9 +239,7 @@ fn main() {
         rows[2].samples.push(echo.round_trip(slow));
         rows[3].samples.push(pool_round_trip(&parking, &f, slow));
         rows[4].samples.push(pool_round_trip(&spinning, &f, fast));
-        rows[5]
-            .samples
-            .push(pool_round_trip_async(&rt, &async_pool, &f, slow));
+        rows[5].samples.push(pool_round_trip_async(&rt, &async_pool, &f, slow));
         rows[6]
             .samples
             .push(pool_round_trip_async(&rt, &async_spin_pool, &f, fast));
@@ -268,9 +251,7 @@ fn main() {
         rows[7].samples.push(direct as f64 / (fast * 10) as f64);
         // Throughput is slower to measure: every third round.
         if round % 3 == 0 {
-            rows[8]
-                .samples
-                .push(pool_throughput(&spinning, &f, tp_jobs));
+            rows[8].samples.push(pool_throughput(&spinning, &f, tp_jobs));
             rows[9].samples.push(pool_throughput(&one, &f, tp_jobs));
         }
     }
@@ -290,9 +271,7 @@ fn main() {
         .spin(spin)
         .build()
         .unwrap();
-    let burst: Vec<_> = (0..1000)
-        .map(|_| idle.submit(call_f(&f)).unwrap())
-        .collect();
+    let burst: Vec<_> = (0..1000).map(|_| idle.submit(call_f(&f)).unwrap()).collect();
     for h in burst {
         h.wait().unwrap();
     }

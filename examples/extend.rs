@@ -32,22 +32,30 @@ fn main() -> Result<()> {
             .constant("HOST_NAME", "pyhost-example")
             .constant("VERSION", 1)
             .exception(&host_error)
-            .function("my_func", "my_func()\n--\n\nSay hello from the host.", move |py, args| {
-                args.no_args()?;
-                let n = calls.fetch_add(1, Ordering::Relaxed) + 1;
-                format!("Hello from the Rust host (pid {}), call #{n}", std::process::id()).to_python(py)
-            })
-            .function("submit", "submit(name, value, tags=None)\n--\n\nHand a metric to the host.", move |py, args| {
-                args.check(&["name", "value", "tags"], 3)?;
-                let name: String = args.get(0, "name")?;
-                let value: f64 = args.get(1, "value")?;
-                let tags: Vec<String> = args.get_or(2, "tags", Vec::new())?;
-                if !value.is_finite() {
-                    return Err(host_error.err(py, format!("{name}: {value} is not a finite number")));
-                }
-                metrics.lock().unwrap().push((name, value, tags));
-                Ok(py.None())
-            })
+            .function(
+                "my_func",
+                "my_func()\n--\n\nSay hello from the host.",
+                move |py, args| {
+                    args.no_args()?;
+                    let n = calls.fetch_add(1, Ordering::Relaxed) + 1;
+                    format!("Hello from the Rust host (pid {}), call #{n}", std::process::id()).to_python(py)
+                },
+            )
+            .function(
+                "submit",
+                "submit(name, value, tags=None)\n--\n\nHand a metric to the host.",
+                move |py, args| {
+                    args.check(&["name", "value", "tags"], 3)?;
+                    let name: String = args.get(0, "name")?;
+                    let value: f64 = args.get(1, "value")?;
+                    let tags: Vec<String> = args.get_or(2, "tags", Vec::new())?;
+                    if !value.is_finite() {
+                        return Err(host_error.err(py, format!("{name}: {value} is not a finite number")));
+                    }
+                    metrics.lock().unwrap().push((name, value, tags));
+                    Ok(py.None())
+                },
+            )
     };
 
     let plugins = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python");

@@ -16,8 +16,10 @@ fn main() -> Result<()> {
         let greeting: String = demo.getattr("hello")?.call1(("pyhost",))?.extract()?;
         println!("{greeting}");
 
-        let counts: BTreeMap<String, i64> =
-            demo.getattr("word_count")?.call1(("the cat saw the other cat",))?.extract()?;
+        let counts: BTreeMap<String, i64> = demo
+            .getattr("word_count")?
+            .call1(("the cat saw the other cat",))?
+            .extract()?;
         println!("word_count -> {counts:?}");
 
         // A Python exception comes back as an error with its traceback.

@@ -37,7 +37,8 @@ struct Options {
     names: Vec<String>,
 }
 
-const USAGE: &str = "usage: run_check [--conf-dir D] [--checks-dir D] [--venv V] [--times N] [--data-dir D] [--hostname H] [NAME ...]";
+const USAGE: &str =
+    "usage: run_check [--conf-dir D] [--checks-dir D] [--venv V] [--times N] [--data-dir D] [--hostname H] [NAME ...]";
 
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
@@ -60,7 +61,11 @@ fn parse_args() -> Result<Options, String> {
             "--hostname" => o.hostname = value("--hostname")?,
             "--times" => {
                 let v = value("--times")?;
-                o.times = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("--times needs a positive integer, got {v:?}"))?;
+                o.times = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--times needs a positive integer, got {v:?}"))?;
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
@@ -129,7 +134,9 @@ fn run(opts: Options) -> Result<bool, Box<dyn std::error::Error>> {
             }
         };
         interp.with_gil(|py| {
-            runner::run_configured(py, &host, name, &configs, opts.times, |line| writeln!(out, "{}", line.to_json()))
+            runner::run_configured(py, &host, name, &configs, opts.times, |line| {
+                writeln!(out, "{}", line.to_json())
+            })
         })?;
         out.flush()?;
     }

@@ -161,10 +161,7 @@ fn demo_03(pool: &Arc<WorkerPool>) -> Result<()> {
                 let runtime_thread = format!("{:?}", thread::current().id());
                 let (n, ident): (i64, u64) = pool2
                     .submit_async_with(JobOptions::new().on_worker(0), |py| {
-                        py.import("affine_demo")?
-                            .getattr("visit")?
-                            .call0()?
-                            .extract()
+                        py.import("affine_demo")?.getattr("visit")?.call0()?.extract()
                     })
                     .await
                     .expect("submitted")

@@ -117,9 +117,8 @@ impl<'py> Python<'py> {
     /// a Python file in `globals`, setting `__file__`.
     pub fn run_file(self, path: impl AsRef<Path>, globals: &Dict<'py>) -> Result<()> {
         let path = path.as_ref();
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            Error::new(crate::ExcKind::OSError, format!("cannot read {}: {e}", path.display()))
-        })?;
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| Error::new(crate::ExcKind::OSError, format!("cannot read {}: {e}", path.display())))?;
         let filename = path.to_string_lossy();
         let code = self.compile(&source, &filename, Mode::Exec)?;
         globals.set_item("__file__", filename.as_ref())?;

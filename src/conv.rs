@@ -190,7 +190,9 @@ fn extract_i64(obj: &Bound<'_>) -> Result<i64> {
     // SAFETY: GIL held; calls __index__ for non-int objects.
     let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
     if overflow != 0 {
-        return Err(Error::overflow_error("Python int too large to convert to a 64-bit signed integer"));
+        return Err(Error::overflow_error(
+            "Python int too large to convert to a 64-bit signed integer",
+        ));
     }
     if v == -1 {
         if let Some(e) = Error::take(obj.py()) {
@@ -356,7 +358,10 @@ impl ToPython for Bytes {
     fn to_python<'py>(&self, py: Python<'py>) -> Result<Bound<'py>> {
         // SAFETY: GIL held; buffer valid for its length.
         unsafe {
-            owned(py, ffi::PyBytes_FromStringAndSize(self.0.as_ptr() as *const c_char, self.0.len() as ffi::Py_ssize_t))
+            owned(
+                py,
+                ffi::PyBytes_FromStringAndSize(self.0.as_ptr() as *const c_char, self.0.len() as ffi::Py_ssize_t),
+            )
         }
     }
 }
@@ -374,7 +379,9 @@ impl<'py> FromPython<'py> for Bytes {
             return Err(Error::fetch(obj.py()));
         }
         // SAFETY: p points to n bytes owned by obj.
-        Ok(Bytes(unsafe { std::slice::from_raw_parts(p as *const u8, n as usize) }.to_vec()))
+        Ok(Bytes(
+            unsafe { std::slice::from_raw_parts(p as *const u8, n as usize) }.to_vec(),
+        ))
     }
 }
 

@@ -46,9 +46,10 @@ impl Error {
     /// saying so: a C API call failed without setting one.
     #[cold]
     pub fn fetch(py: Python<'_>) -> Error {
-        Error::Python(PyException::fetch(py).unwrap_or_else(|| {
-            PyException::new(ExcKind::SystemError, "error return without exception set")
-        }))
+        Error::Python(
+            PyException::fetch(py)
+                .unwrap_or_else(|| PyException::new(ExcKind::SystemError, "error return without exception set")),
+        )
     }
 
     /// Take the current Python exception, if one is set.
@@ -278,7 +279,13 @@ impl PyException {
             Err(_) => "<exception str() failed>".to_string(),
         };
         let traceback = format_traceback(&ty, &value);
-        PyException { type_name, message, traceback, value: Some(value.unbind()), kind: None }
+        PyException {
+            type_name,
+            message,
+            traceback,
+            value: Some(value.unbind()),
+            kind: None,
+        }
     }
 
     /// The type's name: `"ValueError"` for built-ins, `"module.Qualname"` otherwise.
@@ -414,7 +421,9 @@ fn format_traceback(ty: &Bound<'_>, value: &Bound<'_>) -> Option<String> {
     let tb = tb.unwrap_or_else(|| py.None());
     let formatted = (|| -> Result<String> {
         let traceback = py.import("traceback")?;
-        let lines = traceback.getattr("format_exception")?.call1((ty.clone(), value.clone(), tb))?;
+        let lines = traceback
+            .getattr("format_exception")?
+            .call1((ty.clone(), value.clone(), tb))?;
         let empty = Bound::new_str(py, "");
         empty.call_method1("join", (lines,))?.str()
     })();

@@ -171,7 +171,9 @@ pub struct GilGuard {
 
 impl std::fmt::Debug for GilGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GilGuard").field("outermost", &self.state.is_some()).finish()
+        f.debug_struct("GilGuard")
+            .field("outermost", &self.state.is_some())
+            .finish()
     }
 }
 
@@ -190,7 +192,10 @@ impl GilGuard {
     pub fn try_acquire() -> Result<GilGuard> {
         if gil_is_held() {
             increment_gil_count();
-            return Ok(GilGuard { state: None, _not_send: PhantomData });
+            return Ok(GilGuard {
+                state: None,
+                _not_send: PhantomData,
+            });
         }
         interpreter::enter()?;
         // SAFETY: the interpreter is initialised and not finalised; this
@@ -198,7 +203,10 @@ impl GilGuard {
         // re-entrant if foreign code on this thread holds it.
         let state = unsafe { ffi::PyGILState_Ensure() };
         increment_gil_count();
-        let guard = GilGuard { state: Some(state), _not_send: PhantomData };
+        let guard = GilGuard {
+            state: Some(state),
+            _not_send: PhantomData,
+        };
         POOL.drain_if_dirty(guard.python());
         Ok(guard)
     }
@@ -296,8 +304,10 @@ pub(crate) struct ReferencePool {
 // under the mutex; they are owned references in transit.
 unsafe impl Sync for ReferencePool {}
 
-pub(crate) static POOL: ReferencePool =
-    ReferencePool { dirty: AtomicBool::new(false), pending: Mutex::new(Vec::new()) };
+pub(crate) static POOL: ReferencePool = ReferencePool {
+    dirty: AtomicBool::new(false),
+    pending: Mutex::new(Vec::new()),
+};
 
 impl ReferencePool {
     pub(crate) fn register_decref(&self, obj: NonNull<ffi::PyObject>) {

@@ -89,7 +89,10 @@ pub fn check_version(compiled: &str, runtime: &str) -> Result<()> {
     if runtime_number == compiled {
         Ok(())
     } else {
-        Err(Error::VersionMismatch { compiled: compiled.to_string(), runtime: runtime_number.to_string() })
+        Err(Error::VersionMismatch {
+            compiled: compiled.to_string(),
+            runtime: runtime_number.to_string(),
+        })
     }
 }
 
@@ -127,7 +130,10 @@ fn state_error(state: u8) -> Error {
         UNINIT | STARTING => Error::NotInitialized,
         FINALIZING | FINALIZED => Error::Finalized,
         _ => Error::Init(
-            INIT_FAILURE.lock().clone().unwrap_or_else(|| "Python failed to start".to_string()),
+            INIT_FAILURE
+                .lock()
+                .clone()
+                .unwrap_or_else(|| "Python failed to start".to_string()),
         ),
     }
 }
@@ -261,7 +267,10 @@ impl Builder {
     /// its site-packages.
     pub fn venv(self, venv: impl AsRef<Path>) -> Self {
         let venv = venv.as_ref();
-        let exe = ["python3", "python"].iter().map(|n| venv.join("bin").join(n)).find(|p| p.exists());
+        let exe = ["python3", "python"]
+            .iter()
+            .map(|n| venv.join("bin").join(n))
+            .find(|p| p.exists());
         self.executable(exe.unwrap_or_else(|| venv.join("bin").join("python3")))
     }
 
@@ -317,9 +326,7 @@ impl Builder {
                     "a previous start-up failed ({}); Python can be initialised once per process",
                     INIT_FAILURE.lock().clone().unwrap_or_default()
                 ),
-                FINALIZING | FINALIZED => {
-                    "Python was finalised; it can be initialised once per process".to_string()
-                }
+                FINALIZING | FINALIZED => "Python was finalised; it can be initialised once per process".to_string(),
                 _ => "Python is already initialised in this process".to_string(),
             };
             return Err(Error::AlreadyInitialized(why));
@@ -338,7 +345,10 @@ impl Builder {
     }
 
     fn start(self) -> Result<()> {
-        let runtime = self.simulated_runtime_version.clone().unwrap_or_else(runtime_version_string);
+        let runtime = self
+            .simulated_runtime_version
+            .clone()
+            .unwrap_or_else(runtime_version_string);
         check_version(compiled_version(), &runtime)?;
 
         for (name, init) in &self.inittab {
@@ -352,8 +362,16 @@ impl Builder {
         }
 
         let home = self.home.as_deref().map(|p| path_cstring(p, "home")).transpose()?;
-        let program_name = self.program_name.as_deref().map(|s| cstring(s, "program name")).transpose()?;
-        let executable = self.executable.as_deref().map(|p| path_cstring(p, "executable")).transpose()?;
+        let program_name = self
+            .program_name
+            .as_deref()
+            .map(|s| cstring(s, "program name"))
+            .transpose()?;
+        let executable = self
+            .executable
+            .as_deref()
+            .map(|p| path_cstring(p, "executable"))
+            .transpose()?;
         let argv: Vec<CString> = self.argv.iter().map(|a| cstring(a, "argv")).collect::<Result<_>>()?;
         let argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
 
@@ -366,7 +384,11 @@ impl Builder {
             home: home.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
             program_name: program_name.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
             executable: executable.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-            argv: if argv_ptrs.is_empty() { ptr::null() } else { argv_ptrs.as_ptr() },
+            argv: if argv_ptrs.is_empty() {
+                ptr::null()
+            } else {
+                argv_ptrs.as_ptr()
+            },
             argc: argv_ptrs.len(),
         };
         let mut err = [0 as c_char; 1024];
@@ -411,7 +433,9 @@ fn append_sys_path(py: Python<'_>, paths: &[PathBuf]) -> Result<()> {
     let sys = py.import("sys")?;
     let path = sys.getattr("path")?;
     for p in paths {
-        let s = p.to_str().ok_or_else(|| Error::Init(format!("sys.path entry is not UTF-8: {}", p.display())))?;
+        let s = p
+            .to_str()
+            .ok_or_else(|| Error::Init(format!("sys.path entry is not UTF-8: {}", p.display())))?;
         path.call_method1("append", (s,))?;
     }
     Ok(())
@@ -447,7 +471,9 @@ impl Interpreter {
     /// this, every GIL acquisition fails with [`Error::Finalized`].
     pub fn finalize(self) -> Result<()> {
         if crate::gil::gil_is_held() {
-            return Err(Error::Lifecycle("finalize called while this thread holds the GIL".into()));
+            return Err(Error::Lifecycle(
+                "finalize called while this thread holds the GIL".into(),
+            ));
         }
         if *INIT_THREAD.lock() != Some(std::thread::current().id()) {
             return Err(Error::Lifecycle(
@@ -460,7 +486,10 @@ impl Interpreter {
                 "{owners} worker thread(s) still own Python thread states; shut every pool down before finalising"
             )));
         }
-        if STATE.compare_exchange(RUNNING, FINALIZING, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        if STATE
+            .compare_exchange(RUNNING, FINALIZING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
             return Err(Error::Finalized);
         }
         // Re-check under the FINALIZING state: a pool may have registered in between.

@@ -108,7 +108,10 @@ impl<'py> Clone for Bound<'py> {
     fn clone(&self) -> Self {
         // SAFETY: GIL held for 'py; object live.
         unsafe { ffi::Py_INCREF(self.ptr.as_ptr()) };
-        Bound { ptr: self.ptr, _py: PhantomData }
+        Bound {
+            ptr: self.ptr,
+            _py: PhantomData,
+        }
     }
 }
 
@@ -157,7 +160,10 @@ impl<'py> Bound<'py> {
     #[inline]
     pub unsafe fn from_owned_ptr_or_err(py: Python<'py>, ptr: *mut ffi::PyObject) -> Result<Bound<'py>> {
         match NonNull::new(ptr) {
-            Some(p) => Ok(Bound { ptr: p, _py: PhantomData }),
+            Some(p) => Ok(Bound {
+                ptr: p,
+                _py: PhantomData,
+            }),
             None => Err(Error::fetch(py)),
         }
     }
@@ -168,7 +174,10 @@ impl<'py> Bound<'py> {
     /// `ptr` must be NULL or a valid owned reference.
     #[inline]
     pub unsafe fn from_owned_ptr_opt(_py: Python<'py>, ptr: *mut ffi::PyObject) -> Option<Bound<'py>> {
-        NonNull::new(ptr).map(|p| Bound { ptr: p, _py: PhantomData })
+        NonNull::new(ptr).map(|p| Bound {
+            ptr: p,
+            _py: PhantomData,
+        })
     }
 
     /// Take a new reference to a borrowed pointer (`Py_INCREF`).
@@ -180,7 +189,10 @@ impl<'py> Bound<'py> {
         // SAFETY: caller guarantees validity; GIL held for 'py.
         unsafe { ffi::Py_INCREF(ptr) };
         // SAFETY: non-NULL per the contract.
-        Bound { ptr: unsafe { NonNull::new_unchecked(ptr) }, _py: PhantomData }
+        Bound {
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _py: PhantomData,
+        }
     }
 
     /// View a borrowed pointer as a `&Bound` without touching the refcount.

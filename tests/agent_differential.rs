@@ -23,7 +23,9 @@ fn root() -> PathBuf {
 }
 
 fn venv() -> PathBuf {
-    let v = std::env::var_os("PYHOST_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| root().join(".venv"));
+    let v = std::env::var_os("PYHOST_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv"));
     assert!(
         v.join("bin").join("python").exists(),
         "{} is missing: run `bash .ci/venv` (the README's test command does)",
@@ -82,7 +84,11 @@ fn stub_lines(venv: &Path, conf: &Path, checks: &Path) -> Vec<Value> {
         .args(CHECKS)
         .output()
         .expect("run stub_run.py");
-    assert!(out.status.success(), "stub_run.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stub_run.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -115,8 +121,13 @@ fn host_and_stub_aggregator_see_identical_submissions() {
     interp.with_gil(|py| {
         pybase::install(py).unwrap();
         // The real package, in agent mode (our modules imported), is what the checks use.
-        let running: bool =
-            py.import("datadog_checks.base.agent").unwrap().getattr("AGENT_RUNNING").unwrap().extract().unwrap();
+        let running: bool = py
+            .import("datadog_checks.base.agent")
+            .unwrap()
+            .getattr("AGENT_RUNNING")
+            .unwrap()
+            .extract()
+            .unwrap();
         assert!(running, "datadog_checks.base did not see the host modules");
         for name in CHECKS {
             let configs = load_check_configs(&conf, name).unwrap();
@@ -133,11 +144,26 @@ fn host_and_stub_aggregator_see_identical_submissions() {
     let (ours, theirs) = (canonical(ours), canonical(theirs));
 
     // Every kind of submission is covered.
-    for kind in ["metric", "service_check", "event", "histogram_bucket", "metadata", "warning", "run_result", "event_platform_event"] {
-        assert!(ours.iter().any(|l| l.contains(&format!("\"kind\":\"{kind}\""))), "no {kind} line");
+    for kind in [
+        "metric",
+        "service_check",
+        "event",
+        "histogram_bucket",
+        "metadata",
+        "warning",
+        "run_result",
+        "event_platform_event",
+    ] {
+        assert!(
+            ours.iter().any(|l| l.contains(&format!("\"kind\":\"{kind}\""))),
+            "no {kind} line"
+        );
     }
     for ty in ["gauge", "count", "monotonic_count", "rate", "histogram", "historate"] {
-        assert!(ours.iter().any(|l| l.contains(&format!("\"type\":\"{ty}\""))), "no {ty} metric");
+        assert!(
+            ours.iter().any(|l| l.contains(&format!("\"type\":\"{ty}\""))),
+            "no {ty} metric"
+        );
     }
     // A failing run is part of the comparison too.
     assert!(ours.iter().any(|l| l.contains("second run fails for cache.example")));

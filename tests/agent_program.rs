@@ -14,9 +14,7 @@ use common::TempDir;
 use pyhost::agent::json::{self, Value};
 
 fn examples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join("agent")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join("agent")
 }
 
 fn pyhost(conf: &Path, checks: &Path, data: &Path) -> Command {
@@ -100,11 +98,7 @@ fn once_json_on_the_example_checks() {
         let runs: Vec<&Value> = of_kind(&lines, "run_result")
             .filter(|v| s(v, "check") == check)
             .collect();
-        assert_eq!(
-            runs.len(),
-            instances,
-            "{check}: one run result per instance"
-        );
+        assert_eq!(runs.len(), instances, "{check}: one run result per instance");
         for r in &runs {
             assert_eq!(s(r, "status"), "ok", "{check}: {}", r.to_json());
             assert_eq!(r.get("run").and_then(Value::as_i64), Some(1));
@@ -150,9 +144,7 @@ fn once_json_on_the_example_checks() {
 fn dogstatsd_over_udp() {
     let data = TempDir::new("agent-udp");
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    server
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
+    server.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
     let addr = server.local_addr().unwrap().to_string();
     let ex = examples();
     let child = pyhost(&ex.join("conf.d"), &ex.join("checks.d"), &data.0)
@@ -162,11 +154,7 @@ fn dogstatsd_over_udp() {
         .spawn()
         .unwrap();
     let out = wait_bounded(child, Duration::from_secs(20));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty(), "--output none prints nothing");
 
     let mut lines = Vec::new();
@@ -176,17 +164,9 @@ fn dogstatsd_over_udp() {
     while let Ok(n) = server.recv(&mut buf) {
         assert!(n <= 1432, "datagram of {n} bytes");
         datagrams += 1;
-        lines.extend(
-            std::str::from_utf8(&buf[..n])
-                .unwrap()
-                .split('\n')
-                .map(str::to_owned),
-        );
+        lines.extend(std::str::from_utf8(&buf[..n]).unwrap().split('\n').map(str::to_owned));
     }
-    assert!(
-        datagrams >= 2,
-        "several datagrams expected, got {datagrams}"
-    );
+    assert!(datagrams >= 2, "several datagrams expected, got {datagrams}");
     for want in [
         "demo.temperature:21.5|g|#demo:all,team:demo",
         "demo.requests:3|c|#code:200,demo:all,team:demo",
@@ -216,8 +196,7 @@ class ReloadMe(AgentCheck):
         self.gauge('reload.before', 1)
 "#;
 
-const RELOAD_BROKEN: &str =
-    "from checks import AgentCheck\n\nclass ReloadMe(AgentCheck:\n    pass\n";
+const RELOAD_BROKEN: &str = "from checks import AgentCheck\n\nclass ReloadMe(AgentCheck:\n    pass\n";
 
 const RELOAD_V2: &str = r#"
 from checks import AgentCheck
@@ -288,11 +267,7 @@ fn hot_reload_of_a_changed_check() {
     );
     let out = wait_bounded(child, Duration::from_secs(15));
     reader.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("reload of check reloadme failed") && stderr.contains("SyntaxError"),
@@ -382,20 +357,14 @@ fn a_hung_check_times_out_and_the_others_keep_running() {
     let quick_ok = of_kind(&lines, "run_result")
         .filter(|v| s(v, "check") == "quick" && s(v, "status") == "ok")
         .count();
-    assert!(
-        quick_ok >= 2,
-        "quick ran {quick_ok} times while sleepy hung"
-    );
+    assert!(quick_ok >= 2, "quick ran {quick_ok} times while sleepy hung");
     assert!(of_kind(&lines, "series").any(|v| s(v, "name") == "quick.alive"));
     assert_eq!(
         std::fs::read_to_string(&marker).ok().as_deref(),
         Some("cancelled"),
         "cancel() was not called"
     );
-    assert!(
-        stderr.contains("sleepy[0]") && stderr.contains("timeout"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("sleepy[0]") && stderr.contains("timeout"), "{stderr}");
 }
 
 #[test]
@@ -409,7 +378,10 @@ fn the_persistent_cache_survives_a_restart() {
         &checks.join("counter.py"),
         "from checks import AgentCheck\n\n\nclass Counter(AgentCheck):\n    def check(self, instance):\n        n = int(self.read_persistent_cache('starts') or '0') + 1\n        self.write_persistent_cache('starts', str(n))\n        self.gauge('counter.starts', n)\n",
     );
-    write(&conf.join("counter.d").join("conf.yaml"), "init_config:\ninstances:\n  - {}\n");
+    write(
+        &conf.join("counter.d").join("conf.yaml"),
+        "init_config:\ninstances:\n  - {}\n",
+    );
     let mut seen = Vec::new();
     for _ in 0..3 {
         let child = pyhost(&conf, &checks, &data)

@@ -66,7 +66,11 @@ fn lifecycle() {
     interp.with_gil(|py| {
         pybase::install(py).unwrap();
         // `from checks import AgentCheck` works with nothing installed, in agent mode.
-        let running: bool = py.eval("__import__('checks').AGENT_RUNNING", None, None).unwrap().extract().unwrap();
+        let running: bool = py
+            .eval("__import__('checks').AGENT_RUNNING", None, None)
+            .unwrap()
+            .extract()
+            .unwrap();
         assert!(running);
 
         let class = load_check_class(py, "leafy").unwrap();
@@ -100,12 +104,23 @@ fn lifecycle() {
         host.aggregator.take_submissions(&id);
 
         // A failing run: the base's JSON error list.
-        let failing = instantiate(py, &class, &json::parse(r#"{"fail": true}"#).unwrap(), &instance, "leafy:f").unwrap();
+        let failing = instantiate(
+            py,
+            &class,
+            &json::parse(r#"{"fail": true}"#).unwrap(),
+            &instance,
+            "leafy:f",
+        )
+        .unwrap();
         let out = run_check(&failing);
         let errors = json::parse(&out.result).unwrap();
         let first = &errors.as_array().unwrap()[0];
         assert_eq!(first.get("message").and_then(Value::as_str), Some("configured to fail"));
-        assert!(first.get("traceback").and_then(Value::as_str).unwrap().contains("leafy.py"));
+        assert!(first
+            .get("traceback")
+            .and_then(Value::as_str)
+            .unwrap()
+            .contains("leafy.py"));
 
         // cancel_check calls check.cancel().
         runtime::cancel_check(&check).unwrap();
@@ -118,8 +133,15 @@ fn lifecycle() {
 
         // rtloader's messages.
         let e = load_check_class(py, "empty_mod").unwrap_err();
-        assert_eq!(e.message, "unable to find a subclass of the base check in module 'empty_mod': cannot find a subclass");
+        assert_eq!(
+            e.message,
+            "unable to find a subclass of the base check in module 'empty_mod': cannot find a subclass"
+        );
         let e = load_check_class(py, "does_not_exist").unwrap_err();
-        assert!(e.message.starts_with("unable to import module 'does_not_exist': ModuleNotFoundError"), "{e}");
+        assert!(
+            e.message
+                .starts_with("unable to import module 'does_not_exist': ModuleNotFoundError"),
+            "{e}"
+        );
     });
 }

@@ -75,7 +75,10 @@ fn floats_including_nan_and_infinity() {
 #[test]
 fn strings_empty_and_non_ascii() {
     assert_eq!(round_trip(String::new()), "");
-    assert_eq!(round_trip("héllo wörld ✓ 日本語 🐍".to_string()), "héllo wörld ✓ 日本語 🐍");
+    assert_eq!(
+        round_trip("héllo wörld ✓ 日本語 🐍".to_string()),
+        "héllo wörld ✓ 日本語 🐍"
+    );
     assert_eq!(round_trip("nul\0inside".to_string()), "nul\0inside");
     with_gil(|py| {
         assert_eq!(eval(py, "len('🐍')").extract::<i64>().unwrap(), 1);
@@ -96,10 +99,19 @@ fn lone_surrogates_and_invalid_utf8_are_errors() {
 
         let e = pyhost::str_from_utf8(py, b"ok \xff\xfe").unwrap_err();
         assert!(e.is("UnicodeDecodeError"), "{e}");
-        assert_eq!(pyhost::str_from_utf8(py, "é".as_bytes()).unwrap().extract::<String>().unwrap(), "é");
+        assert_eq!(
+            pyhost::str_from_utf8(py, "é".as_bytes())
+                .unwrap()
+                .extract::<String>()
+                .unwrap(),
+            "é"
+        );
 
         let e = eval(py, "b'bytes'").extract::<String>().unwrap_err();
-        assert!(e.is("TypeError") && e.to_string().contains("expected str, got bytes"), "{e}");
+        assert!(
+            e.is("TypeError") && e.to_string().contains("expected str, got bytes"),
+            "{e}"
+        );
     });
 }
 
@@ -116,7 +128,10 @@ fn bytes_bool_none_option() {
         let e = eval(py, "1").extract::<bool>().unwrap_err();
         assert!(e.is("TypeError"), "{e}");
         assert!(eval(py, "None").is_none());
-        assert_eq!(eval(py, "b'\\x00x'").extract::<Bytes>().unwrap(), Bytes(b"\0x".to_vec()));
+        assert_eq!(
+            eval(py, "b'\\x00x'").extract::<Bytes>().unwrap(),
+            Bytes(b"\0x".to_vec())
+        );
     });
 }
 
@@ -186,12 +201,16 @@ fn compiled_source_keeps_its_filename() {
         assert!(py.import("plugin_mod").unwrap().is(&module));
 
         // A syntax error names the file and line too.
-        let e = py.compile("ok = 1\ndef broken(:\n", "/virtual/broken.py", Mode::Exec).unwrap_err();
+        let e = py
+            .compile("ok = 1\ndef broken(:\n", "/virtual/broken.py", Mode::Exec)
+            .unwrap_err();
         assert!(e.is("SyntaxError"), "{e}");
         let text = e.to_string();
         assert!(text.contains("/virtual/broken.py") && text.contains("line 2"), "{text}");
         // A failed module is not left in sys.modules.
-        assert!(py.module_from_code("raise KeyError('k')", "m.py", "failing_mod").is_err());
+        assert!(py
+            .module_from_code("raise KeyError('k')", "m.py", "failing_mod")
+            .is_err());
         assert!(py.import("failing_mod").is_err());
     });
 }
@@ -225,7 +244,10 @@ fn run_file_uses_the_real_path() {
         let e = py.run_file(&path, &g).unwrap_err();
         let tb = e.as_python().unwrap().traceback().unwrap();
         assert!(tb.contains(&format!("File \"{}\", line 4", path.display())), "{tb}");
-        assert_eq!(g.get_item("value").unwrap().unwrap().extract::<String>().unwrap(), path.to_str().unwrap());
+        assert_eq!(
+            g.get_item("value").unwrap().unwrap().extract::<String>().unwrap(),
+            path.to_str().unwrap()
+        );
         let e = py.run_file(dir.0.join("missing.py"), &g).unwrap_err();
         assert!(e.is("OSError"), "{e}");
     });
@@ -244,7 +266,10 @@ fn calls_with_positional_and_keyword_arguments() {
         assert_eq!(add.call((1,), Some(&kw))?.extract::<i64>()?, 12);
         let kw = Dict::from_pairs(py, [("nope", 1)])?;
         let e = add.call((1,), Some(&kw)).unwrap_err();
-        assert!(e.is("TypeError") && e.to_string().contains("unexpected keyword argument 'nope'"), "{e}");
+        assert!(
+            e.is("TypeError") && e.to_string().contains("unexpected keyword argument 'nope'"),
+            "{e}"
+        );
         let args = vec![1i64.to_python(py)?, 4i64.to_python(py)?];
         assert_eq!(add.call1(args)?.extract::<i64>()?, 5);
         // Methods, getattr/setattr.
@@ -266,10 +291,23 @@ fn calls_with_positional_and_keyword_arguments() {
 fn system_exit_and_keyboard_interrupt_are_errors_not_exits() {
     common::interp();
     with_gil(|py| {
-        let e = py.import("tb_fixture").unwrap().getattr("exits").unwrap().call1((3,)).unwrap_err();
+        let e = py
+            .import("tb_fixture")
+            .unwrap()
+            .getattr("exits")
+            .unwrap()
+            .call1((3,))
+            .unwrap_err();
         assert!(e.is("SystemExit"), "{e}");
         assert!(e.as_python().unwrap().is_system_exit());
-        let code = e.as_python().unwrap().value().unwrap().bind(py).getattr("code").unwrap();
+        let code = e
+            .as_python()
+            .unwrap()
+            .value()
+            .unwrap()
+            .bind(py)
+            .getattr("code")
+            .unwrap();
         assert_eq!(code.extract::<i64>().unwrap(), 3);
         let e = py.run("raise SystemExit('bye')", None, None).unwrap_err();
         assert!(e.is("SystemExit"));
@@ -332,7 +370,9 @@ fn nested_with_gil_is_reentrant() {
     });
     assert_eq!(depth, 3);
     // Released at the end: another thread can take it right away.
-    std::thread::spawn(|| with_gil(|py| eval(py, "1").extract::<i64>().unwrap())).join().unwrap();
+    std::thread::spawn(|| with_gil(|py| eval(py, "1").extract::<i64>().unwrap()))
+        .join()
+        .unwrap();
     assert!(!pyhost::gil::gil_is_held());
 }
 
@@ -366,7 +406,9 @@ fn a_panic_inside_with_gil_releases_it() {
     });
     assert!(r.is_err());
     assert!(!pyhost::gil::gil_is_held());
-    std::thread::spawn(|| with_gil(|py| eval(py, "1").is_none())).join().unwrap();
+    std::thread::spawn(|| with_gil(|py| eval(py, "1").is_none()))
+        .join()
+        .unwrap();
 }
 
 #[test]
@@ -376,7 +418,18 @@ fn dropping_a_py_without_the_gil_defers_the_decref() {
         let m = py.import("tb_fixture").unwrap();
         m.getattr("Tracked").unwrap().call0().unwrap().unbind()
     });
-    let live = || with_gil(|py| py.import("tb_fixture").unwrap().getattr("Tracked").unwrap().getattr("live").unwrap().extract::<i64>().unwrap());
+    let live = || {
+        with_gil(|py| {
+            py.import("tb_fixture")
+                .unwrap()
+                .getattr("Tracked")
+                .unwrap()
+                .getattr("live")
+                .unwrap()
+                .extract::<i64>()
+                .unwrap()
+        })
+    };
     assert!(live() >= 1);
     let before = live();
     // Dropped on a thread that never holds the GIL: no refcount touched there.
@@ -421,8 +474,14 @@ fn configuration_is_applied() {
         let flags = sys.getattr("flags").unwrap();
         assert_eq!(flags.getattr("isolated").unwrap().extract::<i64>().unwrap(), 1);
         assert_eq!(flags.getattr("utf8_mode").unwrap().extract::<i64>().unwrap(), 1);
-        assert_eq!(flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(), 1);
-        assert_eq!(flags.getattr("dont_write_bytecode").unwrap().extract::<i64>().unwrap(), 1);
+        assert_eq!(
+            flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(),
+            1
+        );
+        assert_eq!(
+            flags.getattr("dont_write_bytecode").unwrap().extract::<i64>().unwrap(),
+            1
+        );
         let exe: String = sys.getattr("executable").unwrap().extract().unwrap();
         assert_eq!(exe, env!("PYHOST_BUILD_PYTHON_EXECUTABLE"));
         // Signal handlers are off by default: the process-level SIGINT action
@@ -460,10 +519,22 @@ fn struct_layouts_match_the_headers() {
     // SAFETY: the sizeof functions only return constants.
     unsafe {
         assert_eq!(std::mem::size_of::<ffi::PyConfig>(), ffi::pyhost_sizeof_PyConfig());
-        assert_eq!(std::mem::size_of::<ffi::PyPreConfig>(), ffi::pyhost_sizeof_PyPreConfig());
-        assert_eq!(std::mem::size_of::<ffi::PyMethodDef>(), ffi::pyhost_sizeof_PyMethodDef());
-        assert_eq!(std::mem::size_of::<ffi::PyModuleDef>(), ffi::pyhost_sizeof_PyModuleDef());
-        assert_eq!(std::mem::size_of::<ffi::PyTypeObject>(), ffi::pyhost_sizeof_PyTypeObject());
+        assert_eq!(
+            std::mem::size_of::<ffi::PyPreConfig>(),
+            ffi::pyhost_sizeof_PyPreConfig()
+        );
+        assert_eq!(
+            std::mem::size_of::<ffi::PyMethodDef>(),
+            ffi::pyhost_sizeof_PyMethodDef()
+        );
+        assert_eq!(
+            std::mem::size_of::<ffi::PyModuleDef>(),
+            ffi::pyhost_sizeof_PyModuleDef()
+        );
+        assert_eq!(
+            std::mem::size_of::<ffi::PyTypeObject>(),
+            ffi::pyhost_sizeof_PyTypeObject()
+        );
     }
 }
 
@@ -496,7 +567,10 @@ fn dict_list_tuple_views() {
         let t = pyhost::Tuple::new(py, &[py.None(), py.bool(true)]);
         assert_eq!(t.len(), 2);
         assert!(t.get(1)?.extract::<bool>()?);
-        let collected: Vec<i64> = eval(py, "range(4)").iter()?.map(|o| o?.extract::<i64>()).collect::<Result<_>>()?;
+        let collected: Vec<i64> = eval(py, "range(4)")
+            .iter()?
+            .map(|o| o?.extract::<i64>())
+            .collect::<Result<_>>()?;
         assert_eq!(collected, vec![0, 1, 2, 3]);
         assert!(eval(py, "1").downcast_dict().unwrap_err().is("TypeError"));
         Ok(())

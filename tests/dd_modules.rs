@@ -13,9 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pyhost::agent::aggregator::{
-    Event, EventPlatformEvent, HistogramBucket, MetricType, ServiceCheck, Submission,
-};
+use pyhost::agent::aggregator::{Event, EventPlatformEvent, HistogramBucket, MetricType, ServiceCheck, Submission};
 use pyhost::agent::config::HostConfig;
 use pyhost::agent::host::{self, AgentHost, LogRecord};
 use pyhost::agent::json::Value;
@@ -42,10 +40,7 @@ fn recording_host() -> AgentHost {
     payload.insert("body", "Hello");
     payload.insert("time", 123456i64);
     config.set("foo", payload);
-    config.set(
-        "tags",
-        Value::Array(vec!["env:test".into(), "role:db".into()]),
-    );
+    config.set("tags", Value::Array(vec!["env:test".into(), "role:db".into()]));
     let mut h = AgentHost::new(config).expect("host");
     h.version = "1.2.3".into();
     h.cluster_name = Some("the-cluster".into());
@@ -101,11 +96,7 @@ fn the_host() -> &'static Arc<AgentHost> {
 /// the exception it raised, trimmed.
 fn run(code: &str) -> String {
     setup();
-    let body: String = code
-        .trim_matches('\n')
-        .lines()
-        .map(|l| format!("    {l}\n"))
-        .collect();
+    let body: String = code.trim_matches('\n').lines().map(|l| format!("    {l}\n")).collect();
     let src = format!(
         "out = ''\ntry:\n    import aggregator, datadog_agent, _util, util, tagger, containers, kubeutil\n{body}\
          except Exception as e:\n    out = '{{}}: {{}}'.format(type(e).__name__, e)\n"
@@ -114,13 +105,7 @@ fn run(code: &str) -> String {
         let g: Dict<'_> = py.new_globals().unwrap();
         py.run(&src, Some(&g), None)
             .unwrap_or_else(|e| panic!("snippet failed outside try: {e}\n{src}"));
-        g.get_item("out")
-            .unwrap()
-            .unwrap()
-            .str()
-            .unwrap()
-            .trim()
-            .to_string()
+        g.get_item("out").unwrap().unwrap().str().unwrap().trim().to_string()
     })
 }
 
@@ -151,8 +136,10 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[test]
 fn aggregator_constants() {
     assert_eq!(
-        run("out = [aggregator.GAUGE, aggregator.RATE, aggregator.COUNT, aggregator.MONOTONIC_COUNT, \
-             aggregator.COUNTER, aggregator.HISTOGRAM, aggregator.HISTORATE]"),
+        run(
+            "out = [aggregator.GAUGE, aggregator.RATE, aggregator.COUNT, aggregator.MONOTONIC_COUNT, \
+             aggregator.COUNTER, aggregator.HISTOGRAM, aggregator.HISTORATE]"
+        ),
         "[0, 1, 2, 3, 4, 5, 6]"
     );
 }
@@ -234,23 +221,71 @@ aggregator.submit_metric(None, 'sm:3', 0, 'd', 1, Seq(), '')
 fn submit_metric_errors_are_rtloaders() {
     let cases = [
         // TestSubmitMetricParsingError
-        (r#"aggregator.submit_metric(None, 21, aggregator.GAUGE, 'name', -99.0, ['foo'], 'myhost')"#, "TypeError: argument 2 must be str, not int"),
+        (
+            r#"aggregator.submit_metric(None, 21, aggregator.GAUGE, 'name', -99.0, ['foo'], 'myhost')"#,
+            "TypeError: argument 2 must be str, not int",
+        ),
         // TestSubmitMetricTagsError
-        ("aggregator.submit_metric(None, 'sm:4', aggregator.GAUGE, 'name', -99.0, 123, 'myhost')", "TypeError: tags must be a sequence"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, {}, 'h')", "TypeError: tags must be a sequence"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, [], 'h', check_id='x')", "TypeError: submit_metric() takes no keyword arguments"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, [])", "TypeError: function takes at least 7 arguments (6 given)"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, [], 'h', False, 1)", "TypeError: function takes at most 8 arguments (9 given)"),
-        ("aggregator.submit_metric(None, 'sm:4', 0.5, 'n', 1.0, [], 'h')", "TypeError: 'float' object cannot be interpreted as an integer"),
-        ("aggregator.submit_metric(None, 'sm:4', 2**40, 'n', 1.0, [], 'h')", "OverflowError: signed integer is greater than maximum"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 'x', [], 'h')", "TypeError: must be real number, not str"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 10**400, [], 'h')", "OverflowError: int too large to convert to float"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1, [], None)", "TypeError: argument 7 must be str, not None"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, b'n', 1, [], 'h')", "TypeError: argument 4 must be str, not bytes"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n\\0x', 1, [], 'h')", "ValueError: embedded null character"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1, [], 'h', 256)", "OverflowError: unsigned byte integer is greater than maximum"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n', 1, [], 'h', -1)", "OverflowError: unsigned byte integer is less than minimum"),
-        ("aggregator.submit_metric(None, 'sm:4', 0, 'n\\udc80', 1, [], 'h')", "UnicodeEncodeError: 'utf-8' codec can't encode character '\\udc80' in position 1: surrogates not allowed"),
+        (
+            "aggregator.submit_metric(None, 'sm:4', aggregator.GAUGE, 'name', -99.0, 123, 'myhost')",
+            "TypeError: tags must be a sequence",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, {}, 'h')",
+            "TypeError: tags must be a sequence",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, [], 'h', check_id='x')",
+            "TypeError: submit_metric() takes no keyword arguments",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, [])",
+            "TypeError: function takes at least 7 arguments (6 given)",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1.0, [], 'h', False, 1)",
+            "TypeError: function takes at most 8 arguments (9 given)",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0.5, 'n', 1.0, [], 'h')",
+            "TypeError: 'float' object cannot be interpreted as an integer",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 2**40, 'n', 1.0, [], 'h')",
+            "OverflowError: signed integer is greater than maximum",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 'x', [], 'h')",
+            "TypeError: must be real number, not str",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 10**400, [], 'h')",
+            "OverflowError: int too large to convert to float",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1, [], None)",
+            "TypeError: argument 7 must be str, not None",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, b'n', 1, [], 'h')",
+            "TypeError: argument 4 must be str, not bytes",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n\\0x', 1, [], 'h')",
+            "ValueError: embedded null character",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1, [], 'h', 256)",
+            "OverflowError: unsigned byte integer is greater than maximum",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n', 1, [], 'h', -1)",
+            "OverflowError: unsigned byte integer is less than minimum",
+        ),
+        (
+            "aggregator.submit_metric(None, 'sm:4', 0, 'n\\udc80', 1, [], 'h')",
+            "UnicodeEncodeError: 'utf-8' codec can't encode character '\\udc80' in position 1: surrogates not allowed",
+        ),
     ];
     for (code, want) in cases {
         assert_eq!(run(code), want, "{code}");
@@ -277,9 +312,7 @@ fn submit_service_check() {
     );
     // TestSubmitServiceCheckParsingError (check_id is argument 2), TestSubmitServiceCheckTagsError
     assert_eq!(
-        run(
-            r#"aggregator.submit_service_check(None, 123, 'my.service.check', 1, ['foo'], 'myhost', 'A message!')"#
-        ),
+        run(r#"aggregator.submit_service_check(None, 123, 'my.service.check', 1, ['foo'], 'myhost', 'A message!')"#),
         "TypeError: argument 2 must be str, not int"
     );
     assert_eq!(
@@ -327,14 +360,8 @@ aggregator.submit_event(None, 'ev:1', ev)
     assert_eq!(e.event_type.as_deref(), Some("my.event"));
     assert_eq!(e.tags, Some(strings(&["foo", "bar"])));
     let raw = e.raw.expect("the dict as submitted");
-    assert_eq!(
-        raw.get("event_object").and_then(Value::as_str),
-        Some("myhost")
-    );
-    assert_eq!(
-        raw.get("tags").and_then(Value::as_array).map(|t| t.len()),
-        Some(4)
-    );
+    assert_eq!(raw.get("event_object").and_then(Value::as_str), Some("myhost"));
+    assert_eq!(raw.get("tags").and_then(Value::as_array).map(|t| t.len()), Some(4));
 }
 
 #[test]
@@ -366,14 +393,8 @@ fn submit_event_missing_and_odd_fields() {
         (e.title.as_deref(), e.host, e.timestamp, e.tags, e.priority),
         (Some("bytes"), None, 0, Some(vec![]), None)
     );
-    assert!(
-        e.raw.is_none(),
-        "an object() is not JSON: only the fields are kept"
-    );
-    assert_eq!(
-        run("aggregator.submit_event(None, 'ev:2', {'timestamp': 2**70})"),
-        ""
-    );
+    assert!(e.raw.is_none(), "an object() is not JSON: only the fields are kept");
+    assert_eq!(run("aggregator.submit_event(None, 'ev:2', {'timestamp': 2**70})"), "");
     let Submission::Event(e) = only("ev:2") else {
         panic!("not an event")
     };
@@ -489,11 +510,7 @@ fn submit_event_platform_event() {
     };
     assert_eq!(
         subs,
-        [
-            ev(b"raw-event", "dbm-sample"),
-            ev(b"", ""),
-            ev(b"\0raw", "dbm-metrics")
-        ]
+        [ev(b"raw-event", "dbm-sample"), ev(b"", ""), ev(b"\0raw", "dbm-metrics")]
     );
 }
 
@@ -543,17 +560,13 @@ fn datadog_agent_host_values() {
 fn datadog_agent_get_config() {
     // TestGetConfig: the JSON payload, decoded.
     assert_eq!(
-        run("d = datadog_agent.get_config('foo'); out = '{}:{}:{}'.format(d.get('name'), d.get('body'), d.get('time'))"),
+        run(
+            "d = datadog_agent.get_config('foo'); out = '{}:{}:{}'.format(d.get('name'), d.get('body'), d.get('time'))"
+        ),
         "foo:Hello:123456"
     );
-    assert_eq!(
-        run("out = repr(datadog_agent.get_config('no_such_key'))"),
-        "None"
-    );
-    assert_eq!(
-        run("out = datadog_agent.get_config('tags')"),
-        "['env:test', 'role:db']"
-    );
+    assert_eq!(run("out = repr(datadog_agent.get_config('no_such_key'))"), "None");
+    assert_eq!(run("out = datadog_agent.get_config('tags')"), "['env:test', 'role:db']");
     assert_eq!(
         run("datadog_agent.get_config(1)"),
         "TypeError: argument 1 must be str, not int"
@@ -615,10 +628,7 @@ fn datadog_agent_metadata_and_logs() {
         the_host().aggregator.check_metadata("redis:test:12345"),
         [("version.raw".to_string(), "5.0.6".to_string())]
     );
-    assert_eq!(
-        run("datadog_agent.send_log('{\"message\": \"hi\"}', 'sendlog:1')"),
-        ""
-    );
+    assert_eq!(run("datadog_agent.send_log('{\"message\": \"hi\"}', 'sendlog:1')"), "");
     assert_eq!(
         only("sendlog:1"),
         Submission::Log {
@@ -691,11 +701,7 @@ datadog_agent.set_external_tags([
         ("[()]", "TypeError: hostname is not a valid string"),
     ];
     for (arg, want) in cases {
-        assert_eq!(
-            run(&format!("datadog_agent.set_external_tags({arg})")),
-            want,
-            "{arg}"
-        );
+        assert_eq!(run(&format!("datadog_agent.set_external_tags({arg})")), want, "{arg}");
     }
     assert_eq!(external("ext-e"), [("s".to_string(), strings(&["t"]))]);
     assert!(external("ext-d").is_empty());
@@ -726,10 +732,7 @@ fn datadog_agent_persistent_cache() {
         "TypeError: argument 1 must be str, not int"
     );
     // A read that fails (the key's path is a directory).
-    assert_eq!(
-        run("datadog_agent.write_persistent_cache('ddtest2:k', 'v')"),
-        ""
-    );
+    assert_eq!(run("datadog_agent.write_persistent_cache('ddtest2:k', 'v')"), "");
     assert_eq!(
         run("datadog_agent.read_persistent_cache('ddtest2')"),
         "RuntimeError: failed to read data"
@@ -761,14 +764,8 @@ fn datadog_agent_obfuscate_sql() {
         ("''", "RuntimeError: result is empty"),
         ("{1: 2}", "TypeError: argument 1 must be str, not dict"),
         ("None", "TypeError: argument 1 must be str, not None"),
-        (
-            "'select 1', None",
-            "TypeError: argument 2 must be str, not None",
-        ),
-        (
-            "",
-            "TypeError: function missing required argument 'query' (pos 1)",
-        ),
+        ("'select 1', None", "TypeError: argument 2 must be str, not None"),
+        ("", "TypeError: function missing required argument 'query' (pos 1)"),
         (
             "'a', 'b', 'c'",
             "TypeError: function takes at most 2 arguments (3 given)",
@@ -781,10 +778,7 @@ fn datadog_agent_obfuscate_sql() {
             "'select 1', query='x'",
             "TypeError: argument for function given by name ('query') and position (1)",
         ),
-        (
-            "'select 1', '{'",
-            "RuntimeError: invalid obfuscation options: ",
-        ),
+        ("'select 1', '{'", "RuntimeError: invalid obfuscation options: "),
     ];
     for (args, want) in cases {
         let out = run(&format!("datadog_agent.obfuscate_sql({args})"));
@@ -829,13 +823,7 @@ datadog_agent.emit_agent_telemetry('tel_check', 'metric.a', 3.5, 'counter', igno
         .find(|t| t.check_name == "tel_check")
         .unwrap();
     assert_eq!(
-        (
-            t.metric_name.as_str(),
-            t.metric_type.as_str(),
-            t.count,
-            t.sum,
-            t.last
-        ),
+        (t.metric_name.as_str(), t.metric_type.as_str(), t.count, t.sum, t.last),
         ("metric.a", "counter", 2, 5.5, 3.5)
     );
     assert_eq!(
@@ -854,9 +842,7 @@ datadog_agent.emit_agent_telemetry('tel_check', 'metric.a', 3.5, 'counter', igno
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].id, "issue-1");
     assert_eq!(run("datadog_agent.resolve_issue('issue-1')"), "");
-    assert!(!datadog_agent::reported_issues()
-        .iter()
-        .any(|i| i.id == "issue-1"));
+    assert!(!datadog_agent::reported_issues().iter().any(|i| i.id == "issue-1"));
     assert_eq!(run("datadog_agent.resolve_issue('never-reported')"), "");
 }
 
@@ -896,9 +882,7 @@ fn util_subprocess_output_env() {
         "{{}} inherits"
     );
     assert_eq!(
-        run(
-            r#"out = _util.get_subprocess_output(["sh", "-c", "printf %s \"$PATH\""], env=None)[0]"#
-        ),
+        run(r#"out = _util.get_subprocess_output(["sh", "-c", "printf %s \"$PATH\""], env=None)[0]"#),
         std::env::var("PATH").unwrap()
     );
     let cases = [
@@ -908,9 +892,7 @@ fn util_subprocess_output_env() {
     ];
     for (kw, want) in cases {
         assert_eq!(
-            run(&format!(
-                "_util.get_subprocess_output(['true'], False, {kw})"
-            )),
+            run(&format!("_util.get_subprocess_output(['true'], False, {kw})")),
             want
         );
     }
@@ -920,17 +902,44 @@ fn util_subprocess_output_env() {
 fn util_subprocess_output_errors() {
     let cases = [
         // TestSubprocessOutputWrongArg, ...EmptyList, ...ErrorNotList, ...ErrorNotBool, ...CommandArgsNotString
-        ("_util.subprocess_output()", "TypeError: get_subprocess_output() missing required argument 'command' (pos 1)"),
+        (
+            "_util.subprocess_output()",
+            "TypeError: get_subprocess_output() missing required argument 'command' (pos 1)",
+        ),
         ("_util.subprocess_output([])", "TypeError: invalid command: empty list"),
-        ("_util.get_subprocess_output('ls', False)", "TypeError: command args is not a list"),
-        ("_util.get_subprocess_output(['ls'], 1)", "TypeError: bad raise_on_empty argument: should be bool"),
-        ("_util.get_subprocess_output(['ls', 123], False)", "TypeError: command argument must be valid strings"),
-        ("_util.get_subprocess_output(['ls'], False, None)", "TypeError: get_subprocess_output() takes at most 2 positional arguments (3 given)"),
-        ("_util.get_subprocess_output(['ls'], foo=1)", "TypeError: 'foo' is an invalid keyword argument for get_subprocess_output()"),
-        ("_util.get_subprocess_output(['ls'], command=['ls'])", "TypeError: argument for get_subprocess_output() given by name ('command') and position (1)"),
+        (
+            "_util.get_subprocess_output('ls', False)",
+            "TypeError: command args is not a list",
+        ),
+        (
+            "_util.get_subprocess_output(['ls'], 1)",
+            "TypeError: bad raise_on_empty argument: should be bool",
+        ),
+        (
+            "_util.get_subprocess_output(['ls', 123], False)",
+            "TypeError: command argument must be valid strings",
+        ),
+        (
+            "_util.get_subprocess_output(['ls'], False, None)",
+            "TypeError: get_subprocess_output() takes at most 2 positional arguments (3 given)",
+        ),
+        (
+            "_util.get_subprocess_output(['ls'], foo=1)",
+            "TypeError: 'foo' is an invalid keyword argument for get_subprocess_output()",
+        ),
+        (
+            "_util.get_subprocess_output(['ls'], command=['ls'])",
+            "TypeError: argument for get_subprocess_output() given by name ('command') and position (1)",
+        ),
         // TestSubprocessOutputRaiseEmptyStdout
-        ("_util.subprocess_output(['true'], True)", "SubprocessOutputEmptyError: get_subprocess_output expected output but had none."),
-        ("_util.subprocess_output(['/nonexistent/pyhost-dd-test'], True)", "SubprocessOutputEmptyError: get_subprocess_output expected output but had none."),
+        (
+            "_util.subprocess_output(['true'], True)",
+            "SubprocessOutputEmptyError: get_subprocess_output expected output but had none.",
+        ),
+        (
+            "_util.subprocess_output(['/nonexistent/pyhost-dd-test'], True)",
+            "SubprocessOutputEmptyError: get_subprocess_output expected output but had none.",
+        ),
     ];
     for (code, want) in cases {
         assert_eq!(run(code), want, "{code}");
@@ -938,8 +947,7 @@ fn util_subprocess_output_errors() {
     // TestSubprocessOutputRaiseException: the Agent's message for a command that cannot start.
     let out = run("_util.subprocess_output(['/nonexistent/pyhost-dd-test'], False)");
     assert!(
-        out.starts_with("Exception: internal error starting subprocess: ")
-            && out.contains("pyhost-dd-test"),
+        out.starts_with("Exception: internal error starting subprocess: ") && out.contains("pyhost-dd-test"),
         "{out}"
     );
     // The exception type is the module's, and importable as datadog-checks-base does.
@@ -1029,23 +1037,13 @@ fn tagger() {
         ("tagger.get_tags('default_switch', True)", "[]"),
         ("tagger.get_tags('base', tagger.LOW)", r#"["a", "b", "c"]"#),
         ("tagger.tag('base', tagger.HIGH)", r#"["A", "B", "C"]"#),
-        (
-            "tagger.tag('base', tagger.ORCHESTRATOR)",
-            r#"["1", "2", "3"]"#,
-        ),
+        ("tagger.tag('base', tagger.ORCHESTRATOR)", r#"["1", "2", "3"]"#),
         ("tagger.tag('default_switch', tagger.LOW)", "[]"),
     ];
     for (call, want) in cases {
-        assert_eq!(
-            run(&format!("import json\nout = json.dumps({call})")),
-            want,
-            "{call}"
-        );
+        assert_eq!(run(&format!("import json\nout = json.dumps({call})")), want, "{call}");
     }
-    assert_eq!(
-        run("out = (tagger.LOW, tagger.ORCHESTRATOR, tagger.HIGH)"),
-        "(0, 1, 2)"
-    );
+    assert_eq!(run("out = (tagger.LOW, tagger.ORCHESTRATOR, tagger.HIGH)"), "(0, 1, 2)");
     // TestTagsInvalidCardinality, TestGetTagsErrorType, TestTagsErrorType
     assert_eq!(
         run("tagger.tag('default_switch', 123456)"),
@@ -1068,11 +1066,11 @@ fn tagger() {
 #[test]
 fn containers() {
     // TestIsExcluded, TestIsExcludedErrorTypeName, TestIsExcludedErrorTypeImage
-    assert_eq!(run("out = '{},{}'.format(containers.is_excluded('foo', 'bar'), containers.is_excluded('baz', 'bar'))"), "True,False");
     assert_eq!(
-        run("out = containers.is_excluded('baz', 'bar', 'kube-system')"),
-        "True"
+        run("out = '{},{}'.format(containers.is_excluded('foo', 'bar'), containers.is_excluded('baz', 'bar'))"),
+        "True,False"
     );
+    assert_eq!(run("out = containers.is_excluded('baz', 'bar', 'kube-system')"), "True");
     assert_eq!(
         run("containers.is_excluded(123, 'bar')"),
         "TypeError: argument 1 must be str, not int"
@@ -1090,7 +1088,8 @@ fn containers() {
 #[test]
 fn kubeutil() {
     // TestGetConnectionInfo, TestGetConnectionInfoNoKubeutil (no payload: {}).
-    let code = "d = kubeutil.get_connection_info()\nout = ','.join(sorted(d.keys())) + '-' + ','.join(sorted(d.values()))";
+    let code =
+        "d = kubeutil.get_connection_info()\nout = ','.join(sorted(d.keys())) + '-' + ','.join(sorted(d.values()))";
     assert_eq!(run(code), "BarKey,FooKey-BarValue,FooValue");
     CONNECTION_INFO.store(1, Ordering::SeqCst);
     assert_eq!(run("out = kubeutil.get_connection_info()"), "{}");
@@ -1140,10 +1139,7 @@ fn no_host_child() {
         ("out = repr(datadog_agent.get_hostname())", "None"),
         ("out = repr(datadog_agent.get_version())", "None"),
         ("out = repr(datadog_agent.headers(http_host='x'))", "None"),
-        (
-            "out = repr(datadog_agent.read_persistent_cache('k'))",
-            "None",
-        ),
+        ("out = repr(datadog_agent.read_persistent_cache('k'))", "None"),
         ("out = repr(datadog_agent.obfuscate_sql(1))", "None"),
         ("out = repr(datadog_agent.tracemalloc_enabled())", "False"),
         ("out = repr(datadog_agent.log('message', 20))", "None"),

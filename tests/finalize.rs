@@ -6,11 +6,18 @@ use pyhost::{Error, Interpreter};
 #[test]
 fn finalize_rules() {
     let interp = Interpreter::builder().init().unwrap();
-    interp.with_gil(|py| py.run("import threading, json", None, None)).unwrap();
+    interp
+        .with_gil(|py| py.run("import threading, json", None, None))
+        .unwrap();
 
     // Not from another thread.
-    let e = std::thread::spawn(move || interp.finalize().unwrap_err()).join().unwrap();
-    assert!(matches!(e, Error::Lifecycle(_)) && e.to_string().contains("thread that initialised"), "{e}");
+    let e = std::thread::spawn(move || interp.finalize().unwrap_err())
+        .join()
+        .unwrap();
+    assert!(
+        matches!(e, Error::Lifecycle(_)) && e.to_string().contains("thread that initialised"),
+        "{e}"
+    );
 
     // Not while holding the GIL.
     let e = interp.with_gil(|_py| interp.finalize().unwrap_err());
@@ -39,10 +46,15 @@ fn finalize_rules() {
     // Afterwards: errors, never a crash.
     let e = pyhost::try_with_gil(|_| ()).unwrap_err();
     assert!(matches!(e, Error::Finalized), "{e}");
-    let e = std::thread::spawn(|| pyhost::try_with_gil(|_| ()).unwrap_err()).join().unwrap();
+    let e = std::thread::spawn(|| pyhost::try_with_gil(|_| ()).unwrap_err())
+        .join()
+        .unwrap();
     assert!(matches!(e, Error::Finalized), "{e}");
     assert!(Interpreter::get().is_none());
     assert!(matches!(interp.finalize().unwrap_err(), Error::Finalized));
     let e = Interpreter::builder().init().unwrap_err();
-    assert!(matches!(e, Error::AlreadyInitialized(_)) && e.to_string().contains("finalised"), "{e}");
+    assert!(
+        matches!(e, Error::AlreadyInitialized(_)) && e.to_string().contains("finalised"),
+        "{e}"
+    );
 }

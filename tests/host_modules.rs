@@ -38,25 +38,33 @@ fn host_module() -> HostModule {
             args.no_args()?;
             Ok(py.None())
         })
-        .function("gauge", "gauge(name, value, tags=None, hostname=None)\n--\n\nRecord a gauge.", |py, args| {
-            args.check(&["name", "value", "tags", "hostname"], 4)?;
-            let g = Gauge {
-                name: args.get(0, "name")?,
-                value: args.get(1, "value")?,
-                tags: args.get_or(2, "tags", Vec::new())?,
-                hostname: args.get_opt(3, "hostname")?,
-            };
-            recorded().lock().unwrap().push(g);
-            Ok(py.None())
-        })
-        .function("sig", "sig(a, b, c=1.0, *, flag=False)\n--\n\nEcho typed arguments.", |py, args| {
-            args.check(&["a", "b", "c", "flag"], 3)?;
-            let a: i64 = args.get(0, "a")?;
-            let b: &str = args.get(1, "b")?;
-            let c: f64 = args.get_or(2, "c", 1.0)?;
-            let flag: bool = args.keyword("flag")?.unwrap_or(false);
-            (a, b, c, flag).to_python(py)
-        })
+        .function(
+            "gauge",
+            "gauge(name, value, tags=None, hostname=None)\n--\n\nRecord a gauge.",
+            |py, args| {
+                args.check(&["name", "value", "tags", "hostname"], 4)?;
+                let g = Gauge {
+                    name: args.get(0, "name")?,
+                    value: args.get(1, "value")?,
+                    tags: args.get_or(2, "tags", Vec::new())?,
+                    hostname: args.get_opt(3, "hostname")?,
+                };
+                recorded().lock().unwrap().push(g);
+                Ok(py.None())
+            },
+        )
+        .function(
+            "sig",
+            "sig(a, b, c=1.0, *, flag=False)\n--\n\nEcho typed arguments.",
+            |py, args| {
+                args.check(&["a", "b", "c", "flag"], 3)?;
+                let a: i64 = args.get(0, "a")?;
+                let b: &str = args.get(1, "b")?;
+                let c: f64 = args.get_or(2, "c", 1.0)?;
+                let flag: bool = args.keyword("flag")?.unwrap_or(false);
+                (a, b, c, flag).to_python(py)
+            },
+        )
         .function("small", "", |py, args| {
             let n: i8 = args.get(0, "n")?;
             n.to_python(py)
@@ -65,13 +73,17 @@ fn host_module() -> HostModule {
             let n: u32 = args.get(0, "n")?;
             n.to_python(py)
         })
-        .function("kw_echo", "kw_echo(*args, **kwargs)\n--\n\nReturn (len(args), kwargs).", |py, args| {
-            let kwargs = match args.kwargs()? {
-                Some(d) => d.into_any(),
-                None => Dict::new(py).into_any(),
-            };
-            (args.len(), kwargs).to_python(py)
-        })
+        .function(
+            "kw_echo",
+            "kw_echo(*args, **kwargs)\n--\n\nReturn (len(args), kwargs).",
+            |py, args| {
+                let kwargs = match args.kwargs()? {
+                    Some(d) => d.into_any(),
+                    None => Dict::new(py).into_any(),
+                };
+                (args.len(), kwargs).to_python(py)
+            },
+        )
         .function("fail", "fail(kind, message)", move |py, args| {
             let kind: &str = args.get(0, "kind")?;
             let message: String = args.get(1, "message")?;
@@ -88,23 +100,31 @@ fn host_module() -> HostModule {
             let message: &str = args.get(0, "message")?;
             panic!("{message}")
         })
-        .function("apply", "apply(f, n)\n--\n\nReturn f(n): Python called from the host.", |_py, args| {
-            args.check(&["f", "n"], 2)?;
-            let f: &Bound<'_> = args.get(0, "f")?;
-            let n: i64 = args.get(1, "n")?;
-            f.call1((n,))
-        })
-        .function("block", "block(ms, release)\n--\n\nSleep, with or without the GIL.", |py, args| {
-            let ms: u64 = args.get(0, "ms")?;
-            let release: bool = args.get(1, "release")?;
-            let d = Duration::from_millis(ms);
-            if release {
-                py.allow_threads(|| std::thread::sleep(d));
-            } else {
-                std::thread::sleep(d);
-            }
-            Ok(py.None())
-        })
+        .function(
+            "apply",
+            "apply(f, n)\n--\n\nReturn f(n): Python called from the host.",
+            |_py, args| {
+                args.check(&["f", "n"], 2)?;
+                let f: &Bound<'_> = args.get(0, "f")?;
+                let n: i64 = args.get(1, "n")?;
+                f.call1((n,))
+            },
+        )
+        .function(
+            "block",
+            "block(ms, release)\n--\n\nSleep, with or without the GIL.",
+            |py, args| {
+                let ms: u64 = args.get(0, "ms")?;
+                let release: bool = args.get(1, "release")?;
+                let d = Duration::from_millis(ms);
+                if release {
+                    py.allow_threads(|| std::thread::sleep(d));
+                } else {
+                    std::thread::sleep(d);
+                }
+                Ok(py.None())
+            },
+        )
         .function("python_elsewhere", "", |py, args| {
             // Release the GIL and wait for another OS thread to run Python:
             // this only completes if the GIL really was released.
@@ -115,7 +135,8 @@ fn host_module() -> HostModule {
                     let r = pyhost::with_gil(|py| py.eval(&code, None, None)?.extract::<i64>());
                     let _ = tx.send(r.map_err(|e| e.to_string()));
                 });
-                rx.recv_timeout(Duration::from_secs(20)).map_err(|_| "the other thread never got the GIL".to_string())
+                rx.recv_timeout(Duration::from_secs(20))
+                    .map_err(|_| "the other thread never got the GIL".to_string())
             });
             match result {
                 Ok(Ok(v)) => v.to_python(py),
@@ -156,14 +177,18 @@ fn expect_err(py: Python<'_>, g: &Dict<'_>, code: &str, ty: &str, msg: &str) {
     match py.eval(code, Some(g), None) {
         Ok(v) => panic!("{code}: expected {ty}, got {v:?}"),
         Err(e) => {
-            let exc = e.as_python().unwrap_or_else(|| panic!("{code}: not a Python exception: {e}"));
+            let exc = e
+                .as_python()
+                .unwrap_or_else(|| panic!("{code}: not a Python exception: {e}"));
             assert_eq!((exc.type_name(), exc.message()), (ty, msg), "{code}");
         }
     }
 }
 
 fn eval_bool(py: Python<'_>, g: &Dict<'_>, code: &str) -> bool {
-    py.eval(code, Some(g), None).and_then(|v| v.extract()).unwrap_or_else(|e| panic!("{code}: {e}"))
+    py.eval(code, Some(g), None)
+        .and_then(|v| v.extract())
+        .unwrap_or_else(|e| panic!("{code}: {e}"))
 }
 
 #[test]
@@ -232,8 +257,18 @@ fn calls_and_keyword_arguments() {
                     tags: vec!["env:prod".into(), "role:db".into()],
                     hostname: Some("host1".into()),
                 },
-                Gauge { name: "m".into(), value: 2.0, tags: vec!["a".into()], hostname: None },
-                Gauge { name: "n".into(), value: -1.5, tags: vec![], hostname: None },
+                Gauge {
+                    name: "m".into(),
+                    value: 2.0,
+                    tags: vec!["a".into()],
+                    hostname: None
+                },
+                Gauge {
+                    name: "n".into(),
+                    value: -1.5,
+                    tags: vec![],
+                    hostname: None
+                },
             ]
         );
     });
@@ -302,11 +337,41 @@ fn host_errors_become_the_right_exceptions() {
     interp().with_gil(|py| {
         let g = globals(py);
         expect_err(py, &g, "hostmod.fail('value', 'bad value')", "ValueError", "bad value");
-        expect_err(py, &g, "hostmod.fail('overflow', 'too big')", "OverflowError", "too big");
-        expect_err(py, &g, "hostmod.fail('runtime', 'disk on fire')", "RuntimeError", "disk on fire");
-        expect_err(py, &g, "hostmod.fail('lifecycle', 'not now')", "RuntimeError", "not now");
-        expect_err(py, &g, "hostmod.fail('host', 'host says no')", "hostmod.HostError", "host says no");
-        expect_err(py, &g, "pyhost_demo.fail('demo', 'from state')", "pyhost_demo.DemoError", "from state");
+        expect_err(
+            py,
+            &g,
+            "hostmod.fail('overflow', 'too big')",
+            "OverflowError",
+            "too big",
+        );
+        expect_err(
+            py,
+            &g,
+            "hostmod.fail('runtime', 'disk on fire')",
+            "RuntimeError",
+            "disk on fire",
+        );
+        expect_err(
+            py,
+            &g,
+            "hostmod.fail('lifecycle', 'not now')",
+            "RuntimeError",
+            "not now",
+        );
+        expect_err(
+            py,
+            &g,
+            "hostmod.fail('host', 'host says no')",
+            "hostmod.HostError",
+            "host says no",
+        );
+        expect_err(
+            py,
+            &g,
+            "pyhost_demo.fail('demo', 'from state')",
+            "pyhost_demo.DemoError",
+            "from state",
+        );
         expect_err(py, &g, "pyhost_demo.fail('value')", "ValueError", "failed");
         // Python code can catch the module's own exception class.
         py.run(
@@ -324,7 +389,13 @@ fn a_panic_becomes_an_exception_and_the_next_call_works() {
     interp().with_gil(|py| {
         let g = globals(py);
         for _ in 0..3 {
-            expect_err(py, &g, "hostmod.panic('boom')", "pyhost.PanicException", "panic() panicked: boom");
+            expect_err(
+                py,
+                &g,
+                "hostmod.panic('boom')",
+                "pyhost.PanicException",
+                "panic() panicked: boom",
+            );
             assert!(eval_bool(py, &g, "hostmod.sig(1, 'after') == (1, 'after', 1.0, False)"));
             expect_err(
                 py,
@@ -342,7 +413,10 @@ fn a_panic_becomes_an_exception_and_the_next_call_works() {
             None,
         )
         .unwrap();
-        assert_eq!(g.get_item("kind").unwrap().unwrap().extract::<String>().unwrap(), "PanicException");
+        assert_eq!(
+            g.get_item("kind").unwrap().unwrap().extract::<String>().unwrap(),
+            "PanicException"
+        );
         let ty = pyhost::module::panic_exception(py).unwrap();
         assert_eq!(ty.getattr("__module__").unwrap().extract::<String>().unwrap(), "pyhost");
         // The GIL bookkeeping survived the unwinding.
@@ -366,7 +440,13 @@ fn callback_calls_python_that_calls_the_callback() {
         assert_eq!(g.get_item("depth").unwrap().unwrap().extract::<i64>().unwrap(), 100);
         // A Python exception raised inside the callback's call comes back out unchanged.
         expect_err(py, &g, "hostmod.apply(fail_inside, 7)", "KeyError", "7");
-        assert_eq!(py.eval("hostmod.nested()", Some(&g), None).unwrap().extract::<i64>().unwrap(), 42);
+        assert_eq!(
+            py.eval("hostmod.nested()", Some(&g), None)
+                .unwrap()
+                .extract::<i64>()
+                .unwrap(),
+            42
+        );
     });
 }
 
@@ -376,7 +456,11 @@ fn callback_releases_the_gil_while_another_thread_runs_python() {
         let g = globals(py);
         // Another OS thread takes the GIL and runs Python while the callback
         // waits for it: a deadlock (timeout) unless the GIL is released.
-        let v: i64 = py.eval("hostmod.python_elsewhere('sum(range(10))')", Some(&g), None).unwrap().extract().unwrap();
+        let v: i64 = py
+            .eval("hostmod.python_elsewhere('sum(range(10))')", Some(&g), None)
+            .unwrap()
+            .extract()
+            .unwrap();
         assert_eq!(v, 45);
 
         // A Python thread makes progress while the callback sleeps with the
@@ -399,7 +483,10 @@ fn callback_releases_the_gil_while_another_thread_runs_python() {
         .unwrap();
         let released: i64 = g.get_item("released").unwrap().unwrap().extract().unwrap();
         let held: i64 = g.get_item("held").unwrap().unwrap().extract().unwrap();
-        assert!(released >= 5, "the other thread ran {released} times while the GIL was released");
+        assert!(
+            released >= 5,
+            "the other thread ran {released} times while the GIL was released"
+        );
         assert!(held <= 1, "the other thread ran {held} times while the GIL was held");
     });
 }
@@ -421,7 +508,11 @@ fn modules_and_functions_added_at_run_time() {
                 .install(py)?;
             assert_eq!(m.getattr("__name__")?.extract::<String>()?, "late.mod");
             let g = py.new_globals()?;
-            py.run("import importlib\nlate = importlib.import_module('late.mod')", Some(&g), None)?;
+            py.run(
+                "import importlib\nlate = importlib.import_module('late.mod')",
+                Some(&g),
+                None,
+            )?;
             for check in [
                 "late.hello('you') == 'hello, you'",
                 "late.hello(who='me') == 'hello, me'",
@@ -443,7 +534,13 @@ fn modules_and_functions_added_at_run_time() {
             })?;
             g.set_item("double", &double)?;
             assert!(eval_bool(py, &g, "list(map(double, [1, 2, 3])) == [2, 4, 6]"));
-            expect_err(py, &g, "double('x')", "TypeError", "double() argument 1 must be int, not str");
+            expect_err(
+                py,
+                &g,
+                "double('x')",
+                "TypeError",
+                "double() argument 1 must be int, not str",
+            );
             Ok(())
         })
         .unwrap();
@@ -458,8 +555,11 @@ fn callbacks_run_from_many_threads() {
                 interp.with_gil(|py| {
                     let g = globals(py);
                     for i in 0..200 {
-                        let v: i64 =
-                            py.eval(&format!("pyhost_demo.add({t}, {i})"), Some(&g), None).unwrap().extract().unwrap();
+                        let v: i64 = py
+                            .eval(&format!("pyhost_demo.add({t}, {i})"), Some(&g), None)
+                            .unwrap()
+                            .extract()
+                            .unwrap();
                         assert_eq!(v, t + i);
                     }
                     expect_err(

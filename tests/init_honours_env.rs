@@ -14,8 +14,14 @@ fn opt_in_honours_pythonpath() {
         let m = py.import("from_env_path").expect("PYTHONPATH honoured");
         assert_eq!(m.getattr("VALUE").unwrap().extract::<String>().unwrap(), "found");
         let flags = py.import("sys").unwrap().getattr("flags").unwrap();
-        assert_eq!(flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(), 0);
+        assert_eq!(
+            flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(),
+            0
+        );
         assert_eq!(flags.getattr("isolated").unwrap().extract::<i64>().unwrap(), 0);
-        assert_eq!(flags.getattr("dont_write_bytecode").unwrap().extract::<i64>().unwrap(), 1);
+        assert_eq!(
+            flags.getattr("dont_write_bytecode").unwrap().extract::<i64>().unwrap(),
+            1
+        );
     });
 }

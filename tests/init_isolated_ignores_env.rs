@@ -17,9 +17,21 @@ fn isolated_mode_ignores_pythonpath() {
         let path: Vec<String> = py.import("sys").unwrap().getattr("path").unwrap().extract().unwrap();
         assert!(!path.iter().any(|p| p == dir.0.to_str().unwrap()), "{path:?}");
         let flags = py.import("sys").unwrap().getattr("flags").unwrap();
-        assert_eq!(flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(), 1);
-        assert_eq!(flags.getattr("dont_write_bytecode").unwrap().extract::<i64>().unwrap(), 0);
+        assert_eq!(
+            flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(),
+            1
+        );
+        assert_eq!(
+            flags.getattr("dont_write_bytecode").unwrap().extract::<i64>().unwrap(),
+            0
+        );
         // No user site directory in isolated mode.
-        assert!(!py.import("site").unwrap().getattr("ENABLE_USER_SITE").unwrap().is_truthy().unwrap());
+        assert!(!py
+            .import("site")
+            .unwrap()
+            .getattr("ENABLE_USER_SITE")
+            .unwrap()
+            .is_truthy()
+            .unwrap());
     });
 }

@@ -27,19 +27,52 @@ fn before_init_then_init_then_twice() {
         .init()
         .unwrap();
     interp.with_gil(|py| {
-        let v: String = py.import("custom_path_mod").unwrap().getattr("f").unwrap().call0().unwrap().extract().unwrap();
+        let v: String = py
+            .import("custom_path_mod")
+            .unwrap()
+            .getattr("f")
+            .unwrap()
+            .call0()
+            .unwrap()
+            .extract()
+            .unwrap();
         assert_eq!(v, "custom");
         let sys = py.import("sys").unwrap();
-        assert_eq!(sys.getattr("flags").unwrap().getattr("utf8_mode").unwrap().extract::<i64>().unwrap(), 0);
-        assert_eq!(sys.getattr("flags").unwrap().getattr("no_site").unwrap().extract::<i64>().unwrap(), 1);
-        assert!(!py.eval("'site' in __import__('sys').modules", None, None).unwrap().extract::<bool>().unwrap());
+        assert_eq!(
+            sys.getattr("flags")
+                .unwrap()
+                .getattr("utf8_mode")
+                .unwrap()
+                .extract::<i64>()
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            sys.getattr("flags")
+                .unwrap()
+                .getattr("no_site")
+                .unwrap()
+                .extract::<i64>()
+                .unwrap(),
+            1
+        );
+        assert!(!py
+            .eval("'site' in __import__('sys').modules", None, None)
+            .unwrap()
+            .extract::<bool>()
+            .unwrap());
     });
     // The GIL was released after start-up: another thread gets it.
-    std::thread::spawn(|| pyhost::with_gil(|py| py.eval("1", None, None).map(drop))).join().unwrap().unwrap();
+    std::thread::spawn(|| pyhost::with_gil(|py| py.eval("1", None, None).map(drop)))
+        .join()
+        .unwrap()
+        .unwrap();
     assert!(Interpreter::get().is_some());
 
     let e = Interpreter::builder().init().unwrap_err();
     assert!(matches!(e, Error::AlreadyInitialized(_)), "{e}");
-    let e = std::thread::spawn(|| Interpreter::builder().init().unwrap_err()).join().unwrap();
+    let e = std::thread::spawn(|| Interpreter::builder().init().unwrap_err())
+        .join()
+        .unwrap();
     assert!(matches!(e, Error::AlreadyInitialized(_)), "{e}");
 }

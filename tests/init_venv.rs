@@ -15,11 +15,18 @@ fn venv_site_packages_and_executable() {
         .status()
         .expect("run python -m venv");
     assert!(status.success());
-    let site = venv.join("lib").join(format!("python{}", minor())).join("site-packages");
+    let site = venv
+        .join("lib")
+        .join(format!("python{}", minor()))
+        .join("site-packages");
     std::fs::create_dir_all(site.join("venv_only_pkg")).unwrap();
     std::fs::write(site.join("venv_only_pkg").join("__init__.py"), "WHERE = __file__\n").unwrap();
 
-    let interp = pyhost::Interpreter::builder().venv(&venv).write_bytecode(false).init().unwrap();
+    let interp = pyhost::Interpreter::builder()
+        .venv(&venv)
+        .write_bytecode(false)
+        .init()
+        .unwrap();
     interp.with_gil(|py| {
         let m = py.import("venv_only_pkg").expect("venv site-packages on sys.path");
         let where_: String = m.getattr("WHERE").unwrap().extract().unwrap();

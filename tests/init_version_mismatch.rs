@@ -17,7 +17,13 @@ fn mismatch_is_refused_with_a_clear_message() {
         other => panic!("expected VersionMismatch, got {other:?}"),
     }
     let msg = e.to_string();
-    assert!(msg.contains(&format!("compiled against Python {}", pyhost::interpreter::compiled_version())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "compiled against Python {}",
+            pyhost::interpreter::compiled_version()
+        )),
+        "{msg}"
+    );
     assert!(msg.contains("loaded at run time is 3.11.2"), "{msg}");
     assert!(msg.contains("rpath"), "{msg}");
     // Python was never started, and the failure is sticky.

@@ -38,7 +38,9 @@ fn build(source: &Path, dir: &str, module: &str, defines: &[&str]) -> PathBuf {
         cmd.arg(d);
     }
     cmd.arg(source).arg("-o").arg(&out);
-    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
     assert!(
         output.status.success(),
         "{cc} failed on {}:\n{}",
@@ -57,7 +59,12 @@ fn ext(name: &str) -> PathBuf {
 fn spam_so() -> &'static Path {
     static SO: OnceLock<PathBuf> = OnceLock::new();
     SO.get_or_init(|| {
-        build(&ext("spammodule.c"), "ok", "spam", &["-include", "pyhost/py2compat.h", "-DPYHOST_PY2_MODULE_NAME=spam"])
+        build(
+            &ext("spammodule.c"),
+            "ok",
+            "spam",
+            &["-include", "pyhost/py2compat.h", "-DPYHOST_PY2_MODULE_NAME=spam"],
+        )
     })
 }
 
@@ -152,7 +159,10 @@ fn in_host_the_legacy_modules_are_builtins() {
 fn run_python3(dir: &Path, code: &str) -> std::process::Output {
     Command::new(PYTHON_EXE)
         .args(["-I", "-c"])
-        .arg(format!("import sys; sys.path.insert(0, {:?})\n{code}", dir.to_str().unwrap()))
+        .arg(format!(
+            "import sys; sys.path.insert(0, {:?})\n{code}",
+            dir.to_str().unwrap()
+        ))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {PYTHON_EXE}: {e}"))
 }
@@ -196,8 +206,16 @@ fn an_init_without_py_initmodule_is_a_system_error() {
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("emptymodule.c");
     std::fs::write(&src, "#include <Python.h>\nPyMODINIT_FUNC initempty(void) { }\n").unwrap();
-    let so = build(&src, "empty", "empty", &["-include", "pyhost/py2compat.h", "-DPYHOST_PY2_MODULE_NAME=empty"]);
-    let out = run_python3(so.parent().unwrap(), "try:\n    import empty\nexcept SystemError as e:\n    print(e)\n");
+    let so = build(
+        &src,
+        "empty",
+        "empty",
+        &["-include", "pyhost/py2compat.h", "-DPYHOST_PY2_MODULE_NAME=empty"],
+    );
+    let out = run_python3(
+        so.parent().unwrap(),
+        "try:\n    import empty\nexcept SystemError as e:\n    print(e)\n",
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "initempty() returned without creating a module (no Py_InitModule call)",

@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use pyhost::worker::{
-    current_worker, thread_state_count, CancelHandle, JobError, JobHandle, JobOptions,
-    ShutdownMode, WorkerPool,
+    current_worker, thread_state_count, CancelHandle, JobError, JobHandle, JobOptions, ShutdownMode, WorkerPool,
 };
 use pyhost::{with_gil, Interpreter, Python, Result};
 
@@ -85,10 +84,7 @@ fn eventually(mut cond: impl FnMut() -> bool) {
 
 /// A job that blocks in Rust with the GIL released (like blocking I/O in C)
 /// until the returned sender is used or dropped.
-fn blocker(
-    pool: &WorkerPool,
-    opts: JobOptions,
-) -> (pyhost::worker::JobHandle<()>, mpsc::Sender<()>) {
+fn blocker(pool: &WorkerPool, opts: JobOptions) -> (pyhost::worker::JobHandle<()>, mpsc::Sender<()>) {
     let (tx, rx) = mpsc::channel::<()>();
     let h = pool
         .submit_with(opts, move |py| {
@@ -153,10 +149,7 @@ fn ten_thousand_jobs_from_sixteen_threads() {
     let stats = pool.stats();
     assert_eq!(stats.succeeded, 10_000);
     assert_eq!(stats.queued, 0);
-    assert_eq!(
-        stats.failed + stats.panicked + stats.cancelled + stats.timed_out,
-        0
-    );
+    assert_eq!(stats.failed + stats.panicked + stats.cancelled + stats.timed_out, 0);
 }
 
 #[test]
@@ -209,10 +202,7 @@ type Seen = Option<(String, String, bool)>;
 
 /// Run `source` as a job in a fresh namespace; the test sees the namespace,
 /// so it can wait until the code is inside its loop.
-fn submit_in_namespace(
-    pool: &WorkerPool,
-    source: &'static str,
-) -> (pyhost::worker::JobHandle<Seen>, pyhost::Py) {
+fn submit_in_namespace(pool: &WorkerPool, source: &'static str) -> (pyhost::worker::JobHandle<Seen>, pyhost::Py) {
     let ns = with_gil(|py| py.new_globals().unwrap().into_any().unbind());
     let ns2 = with_gil(|py| ns.clone_ref(py));
     let h = pool
@@ -232,11 +222,7 @@ fn wait_until_inside_loop(ns: &pyhost::Py) {
 #[test]
 fn cancel_interrupts_a_busy_loop() {
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("cancel")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("cancel").workers(1).build().unwrap();
 
     // `except Exception` does not swallow the cancellation.
     let (h, ns) = submit_in_namespace(
@@ -270,11 +256,7 @@ fn cancel_interrupts_a_busy_loop() {
 #[test]
 fn cancel_a_queued_job_and_a_finished_one() {
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("cancelq")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("cancelq").workers(1).build().unwrap();
     let (busy, release) = blocker(&pool, JobOptions::new());
     let ran = Arc::new(AtomicBool::new(false));
     let ran2 = Arc::clone(&ran);
@@ -294,26 +276,16 @@ fn cancel_a_queued_job_and_a_finished_one() {
     assert_eq!(done.wait().unwrap(), 5);
     assert!(!cancel.cancel(), "cancelling a finished job is a no-op");
     assert_eq!(
-        pool.run(|py| py.eval("1 + 1", None, None)?.extract::<i64>())
-            .unwrap(),
+        pool.run(|py| py.eval("1 + 1", None, None)?.extract::<i64>()).unwrap(),
         2
     );
-    assert!(
-        !ran.load(Ordering::SeqCst),
-        "a cancelled queued job never runs"
-    );
+    assert!(!ran.load(Ordering::SeqCst), "a cancelled queued job never runs");
 }
 
 #[test]
 fn cancel_racing_completion_never_leaks_into_the_next_job() {
     let _g = shared();
-    let pool = Arc::new(
-        WorkerPool::builder()
-            .name("race")
-            .workers(1)
-            .build()
-            .unwrap(),
-    );
+    let pool = Arc::new(WorkerPool::builder().name("race").workers(1).build().unwrap());
     let (mut ok, mut cancelled) = (0, 0);
     for i in 0..200u32 {
         let h = pool
@@ -337,9 +309,7 @@ fn cancel_racing_completion_never_leaks_into_the_next_job() {
         canceller.join().unwrap();
         // The next job on the same thread runs bytecode: a stray async
         // exception would surface here.
-        let v: i64 = pool
-            .run(|py| py.eval("sum(range(10))", None, None)?.extract())
-            .unwrap();
+        let v: i64 = pool.run(|py| py.eval("sum(range(10))", None, None)?.extract()).unwrap();
         assert_eq!(v, 45);
     }
     assert_eq!(ok + cancelled, 200);
@@ -357,14 +327,11 @@ fn sleeping_job_past_its_deadline_while_other_jobs_complete() {
     let finished = Arc::new(AtomicBool::new(false));
     let f2 = Arc::clone(&finished);
     let sleeper = pool
-        .submit_with(
-            JobOptions::new().timeout(Duration::from_millis(200)),
-            move |py| {
-                let r = py.run("import time\ntime.sleep(1.5)\n", None, None);
-                f2.store(true, Ordering::SeqCst);
-                r.map(|()| thread_name())
-            },
-        )
+        .submit_with(JobOptions::new().timeout(Duration::from_millis(200)), move |py| {
+            let r = py.run("import time\ntime.sleep(1.5)\n", None, None);
+            f2.store(true, Ordering::SeqCst);
+            r.map(|()| thread_name())
+        })
         .unwrap();
     // Queued behind the sleeper on the pool's only worker.
     let others: Vec<_> = (0..20i64)
@@ -379,10 +346,7 @@ fn sleeping_job_past_its_deadline_while_other_jobs_complete() {
         assert_eq!(name, "sleepy-0.1");
     }
     let stats = pool.stats();
-    assert_eq!(
-        (stats.timed_out, stats.workers_replaced, stats.succeeded),
-        (1, 1, 20)
-    );
+    assert_eq!((stats.timed_out, stats.workers_replaced, stats.succeeded), (1, 1, 20));
 
     // Graceful shutdown also waits for the abandoned thread, which finishes
     // its sleep, has its late result discarded, and exits.
@@ -424,11 +388,7 @@ fn wait_timeout_on_a_job_blocked_in_native_code() {
 #[test]
 fn panics_and_python_exceptions_come_back_as_errors() {
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("panic")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("panic").workers(1).build().unwrap();
     let before = pool.run(|_py| Ok(thread_name())).unwrap();
 
     let r = pool
@@ -445,10 +405,7 @@ fn panics_and_python_exceptions_come_back_as_errors() {
         Err(JobError::Python(e)) => {
             assert!(e.is("ValueError"), "{e}");
             let tb = e.as_python().unwrap().traceback().unwrap();
-            assert!(
-                tb.contains("workers_helpers.py") && tb.contains("in fail"),
-                "{tb}"
-            );
+            assert!(tb.contains("workers_helpers.py") && tb.contains("in fail"), "{tb}");
             assert!(tb.contains("bad value 7"), "{tb}");
         }
         other => panic!("expected a Python error, got {other:?}"),
@@ -457,20 +414,13 @@ fn panics_and_python_exceptions_come_back_as_errors() {
     // The same worker thread survived both.
     assert_eq!(pool.run(|_py| Ok(thread_name())).unwrap(), before);
     let stats = pool.stats();
-    assert_eq!(
-        (stats.panicked, stats.failed, stats.workers_replaced),
-        (1, 1, 0)
-    );
+    assert_eq!((stats.panicked, stats.failed, stats.workers_replaced), (1, 1, 0));
 }
 
 #[test]
 fn targeted_jobs_keep_thread_local_state_and_broadcast_reaches_every_worker() {
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("affine")
-        .workers(3)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("affine").workers(3).build().unwrap();
     let counts: Vec<i64> = (0..10)
         .map(|_| {
             pool.submit_with(JobOptions::new().on_worker(1), |py| {
@@ -489,8 +439,7 @@ fn targeted_jobs_keep_thread_local_state_and_broadcast_reaches_every_worker() {
             Ok((
                 index,
                 current_worker(),
-                py.eval("__import__('threading').get_ident()", None, None)?
-                    .extract()?,
+                py.eval("__import__('threading').get_ident()", None, None)?.extract()?,
             ))
         })
         .unwrap()
@@ -506,10 +455,7 @@ fn targeted_jobs_keep_thread_local_state_and_broadcast_reaches_every_worker() {
     }
     assert!(matches!(
         pool.submit_with(JobOptions::new().on_worker(3), |_py| Ok(())),
-        Err(JobError::NoSuchWorker {
-            index: 3,
-            workers: 3
-        })
+        Err(JobError::NoSuchWorker { index: 3, workers: 3 })
     ));
 }
 
@@ -533,10 +479,7 @@ fn full_queue_try_submit_fails_fast_and_waiting_submitters_are_served_in_order()
             Ok::<(), pyhost::Error>(())
         }
     };
-    let mut handles = vec![
-        pool.try_submit(log(0)).unwrap(),
-        pool.try_submit(log(1)).unwrap(),
-    ];
+    let mut handles = vec![pool.try_submit(log(0)).unwrap(), pool.try_submit(log(1)).unwrap()];
     assert!(matches!(pool.try_submit(log(99)), Err(JobError::QueueFull)));
 
     // Three blocked submitters, arriving in a known order.
@@ -562,17 +505,9 @@ fn full_queue_try_submit_fails_fast_and_waiting_submitters_are_served_in_order()
 #[test]
 fn graceful_shutdown_drains_queued_jobs() {
     let _g = shared();
-    let pool = Arc::new(
-        WorkerPool::builder()
-            .name("drain")
-            .workers(1)
-            .build()
-            .unwrap(),
-    );
+    let pool = Arc::new(WorkerPool::builder().name("drain").workers(1).build().unwrap());
     let (busy, release) = blocker(&pool, JobOptions::new());
-    let queued: Vec<_> = (0..10i64)
-        .map(|i| pool.submit(move |_py| Ok(i)).unwrap())
-        .collect();
+    let queued: Vec<_> = (0..10i64).map(|i| pool.submit(move |_py| Ok(i)).unwrap()).collect();
     let p2 = Arc::clone(&pool);
     let shutter = thread::spawn(move || p2.shutdown());
     // New work is refused as soon as the shutdown has begun.
@@ -589,13 +524,7 @@ fn graceful_shutdown_drains_queued_jobs() {
 #[test]
 fn immediate_shutdown_cancels_queued_jobs_and_interrupts_running_ones() {
     let _g = shared();
-    let pool = Arc::new(
-        WorkerPool::builder()
-            .name("now")
-            .workers(2)
-            .build()
-            .unwrap(),
-    );
+    let pool = Arc::new(WorkerPool::builder().name("now").workers(2).build().unwrap());
     let (busy, release) = blocker(&pool, JobOptions::new().on_worker(0));
     let spinning = pool
         .submit_with(JobOptions::new().on_worker(1), |py| {
@@ -631,16 +560,10 @@ fn immediate_shutdown_cancels_queued_jobs_and_interrupts_running_ones() {
 #[test]
 fn waiting_while_holding_the_gil_releases_it() {
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("nested")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("nested").workers(1).build().unwrap();
     let v = with_gil(|py| {
         let here: i64 = py.eval("40", None, None).unwrap().extract().unwrap();
-        here + pool
-            .run(|py| py.eval("2", None, None)?.extract::<i64>())
-            .unwrap()
+        here + pool.run(|py| py.eval("2", None, None)?.extract::<i64>()).unwrap()
     });
     assert_eq!(v, 42);
 }
@@ -691,11 +614,7 @@ fn thread_states_return_to_baseline_after_shutdown() {
 
     // A shutdown that gives up on a stuck thread says so; the thread still
     // releases its state when its job returns.
-    let pool = WorkerPool::builder()
-        .name("count2")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("count2").workers(1).build().unwrap();
     let (stuck, release) = blocker(&pool, JobOptions::new());
     assert!(!pool.shutdown_timeout(ShutdownMode::Drain, Duration::from_millis(20)));
     assert_eq!(pyhost::interpreter::thread_state_owners(), 1);
@@ -796,10 +715,7 @@ fn panics_in_user_destructors_and_wakers_do_not_kill_a_worker() {
         .unwrap();
     assert!(cancelled.cancel());
     // A result nobody waits for: the worker drops it.
-    drop(
-        pool.submit(|_py| Ok(PanicOnDrop("result destructor")))
-            .unwrap(),
-    );
+    drop(pool.submit(|_py| Ok(PanicOnDrop("result destructor"))).unwrap());
     // A future whose waker panics when the worker wakes it.
     struct PanickyWaker;
     impl std::task::Wake for PanickyWaker {
@@ -833,19 +749,11 @@ fn shutdown_now_cancels_a_job_taken_from_the_queue_but_not_started() {
     // (held here) when shutdown_now looks for running jobs: it is neither
     // queued nor registered as running. It used to run anyway: forever.
     let _g = shared();
-    let pool = Arc::new(
-        WorkerPool::builder()
-            .name("popped")
-            .workers(1)
-            .build()
-            .unwrap(),
-    );
+    let pool = Arc::new(WorkerPool::builder().name("popped").workers(1).build().unwrap());
     let p2 = Arc::clone(&pool);
     let h = finishes("shutdown_now", move || {
         with_gil(|_py| {
-            let h = p2
-                .submit(|py| py.run("while True: pass", None, None))
-                .unwrap();
+            let h = p2.submit(|py| py.run("while True: pass", None, None)).unwrap();
             eventually(|| p2.stats().queued == 0);
             p2.shutdown_now();
             h
@@ -857,11 +765,7 @@ fn shutdown_now_cancels_a_job_taken_from_the_queue_but_not_started() {
 #[test]
 fn deadlines_are_still_enforced_after_a_shutdown_that_timed_out() {
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("latedeadline")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("latedeadline").workers(1).build().unwrap();
     let (gate, open) = blocker(&pool, JobOptions::new());
     let looping = pool
         .submit_with(JobOptions::new().timeout(Duration::from_millis(20)), |py| {
@@ -875,10 +779,8 @@ fn deadlines_are_still_enforced_after_a_shutdown_that_timed_out() {
     // The drained job still has its deadline: it is timed out and stops.
     let looping = finishes("the looping job's deadline", move || looping.wait());
     assert!(matches!(looping, Err(JobError::TimedOut)));
-    assert!(finishes("shutdown", move || pool.shutdown_timeout(
-        ShutdownMode::Drain,
-        Duration::from_secs(600)
-    )));
+    assert!(finishes("shutdown", move || pool
+        .shutdown_timeout(ShutdownMode::Drain, Duration::from_secs(600))));
 }
 
 const ARM_ASYNC_EXC: &str = r#"
@@ -897,11 +799,7 @@ fn an_async_exception_delivered_between_jobs_is_cleared() {
     // at a worker's thread id while the worker is idle: the next job on that
     // worker must not see it.
     let _g = shared();
-    let pool = WorkerPool::builder()
-        .name("stray")
-        .workers(1)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("stray").workers(1).build().unwrap();
     let ns = pool
         .run(|py| {
             let g = py.new_globals()?;
@@ -916,9 +814,7 @@ fn an_async_exception_delivered_between_jobs_is_cleared() {
         Ok(())
     })
     .unwrap();
-    let v: i64 = pool
-        .run(|py| py.eval("sum(range(10))", None, None)?.extract())
-        .unwrap();
+    let v: i64 = pool.run(|py| py.eval("sum(range(10))", None, None)?.extract()).unwrap();
     assert_eq!(v, 45);
 }
 
@@ -936,13 +832,10 @@ fn abandoned_workers_whose_job_returns_at_once_are_accounted_for() {
     for i in 0..40u32 {
         let (release, rx) = mpsc::channel::<()>();
         let h = pool
-            .submit_with(
-                JobOptions::new().timeout(Duration::from_millis(1)),
-                move |py| {
-                    py.allow_threads(move || rx.recv().is_ok());
-                    Ok(())
-                },
-            )
+            .submit_with(JobOptions::new().timeout(Duration::from_millis(1)), move |py| {
+                py.allow_threads(move || rx.recv().is_ok());
+                Ok(())
+            })
             .unwrap();
         eventually(|| h.is_finished());
         for _ in 0..(i % 8) * 500 {
@@ -975,13 +868,7 @@ fn dropping_a_pool_inside_its_own_job_does_not_deadlock() {
 
     // Graceful (Drop): the job that drops the last handle does not wait for
     // itself; the jobs queued behind it still run; the threads then exit.
-    let pool = Arc::new(
-        WorkerPool::builder()
-            .name("selfdrop")
-            .workers(2)
-            .build()
-            .unwrap(),
-    );
+    let pool = Arc::new(WorkerPool::builder().name("selfdrop").workers(2).build().unwrap());
     let (gate, open) = blocker(&pool, JobOptions::new().on_worker(0));
     let inner = Arc::clone(&pool);
     let dropper = pool
@@ -992,10 +879,8 @@ fn dropping_a_pool_inside_its_own_job_does_not_deadlock() {
         .unwrap();
     let after: Vec<_> = (0..6i64)
         .map(|i| {
-            pool.submit_with(JobOptions::new().on_worker(i as usize % 2), move |_py| {
-                Ok(i)
-            })
-            .unwrap()
+            pool.submit_with(JobOptions::new().on_worker(i as usize % 2), move |_py| Ok(i))
+                .unwrap()
         })
         .collect();
     drop(pool);
@@ -1012,13 +897,7 @@ fn dropping_a_pool_inside_its_own_job_does_not_deadlock() {
 
     // Immediate, from inside a job: queued jobs are cancelled, the calling
     // job is not (it keeps running bytecode afterwards).
-    let pool = Arc::new(
-        WorkerPool::builder()
-            .name("selfnow")
-            .workers(1)
-            .build()
-            .unwrap(),
-    );
+    let pool = Arc::new(WorkerPool::builder().name("selfnow").workers(1).build().unwrap());
     let (gate, open) = blocker(&pool, JobOptions::new());
     let inner = Arc::clone(&pool);
     let caller = pool
@@ -1085,11 +964,7 @@ fn ten_thousand_cancels_racing_completion_never_hit_another_job() {
     // JobCancelled nobody asked for), and every other job returns its value.
     let _g = shared();
     const N: usize = 10_000;
-    let pool = WorkerPool::builder()
-        .name("race10k")
-        .workers(2)
-        .build()
-        .unwrap();
+    let pool = WorkerPool::builder().name("race10k").workers(2).build().unwrap();
     let (tx, rx) = mpsc::channel::<(CancelHandle, Arc<AtomicBool>, u32)>();
     let canceller = thread::spawn(move || {
         for (c, asked, delay) in rx {
@@ -1106,10 +981,7 @@ fn ten_thousand_cancels_racing_completion_never_hit_another_job() {
             (1, 0)
         }
         Err(JobError::Cancelled) => {
-            assert!(
-                asked.load(Ordering::SeqCst),
-                "a job nobody cancelled was cancelled"
-            );
+            assert!(asked.load(Ordering::SeqCst), "a job nobody cancelled was cancelled");
             (0, 1)
         }
         Err(e) => panic!("unexpected {e}"),
@@ -1123,8 +995,7 @@ fn ten_thousand_cancels_racing_completion_never_hit_another_job() {
         let asked = Arc::new(AtomicBool::new(false));
         if i % 2 == 0 {
             let delay = (i as u32).wrapping_mul(2_654_435_761) % 3000;
-            tx.send((h.cancel_handle(), Arc::clone(&asked), delay))
-                .unwrap();
+            tx.send((h.cancel_handle(), Arc::clone(&asked), delay)).unwrap();
         }
         in_flight.push_back((h, asked));
         if in_flight.len() > 3 {
@@ -1143,10 +1014,7 @@ fn ten_thousand_cancels_racing_completion_never_hit_another_job() {
     assert_eq!(ok + cancelled, N);
     assert!(ok >= N / 2, "only cancelled jobs may fail");
     let stats = pool.stats();
-    assert_eq!(
-        (stats.succeeded, stats.cancelled),
-        (ok as u64, cancelled as u64)
-    );
+    assert_eq!((stats.succeeded, stats.cancelled), (ok as u64, cancelled as u64));
     assert_eq!(stats.failed + stats.panicked + stats.timed_out, 0);
 }
 
@@ -1223,11 +1091,7 @@ fn submitters_racing_shutdown_now_lose_and_duplicate_nothing() {
                 .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         });
         assert!(matches!(looping.wait(), Err(JobError::Cancelled)));
-        assert_eq!(
-            ran.load(Ordering::SeqCst) as u64,
-            ok,
-            "a job ran but was not reported"
-        );
+        assert_eq!(ran.load(Ordering::SeqCst) as u64, ok, "a job ran but was not reported");
         let stats = pool.stats();
         assert_eq!(stats.succeeded, ok);
         assert_eq!(stats.cancelled, cancelled + 1);

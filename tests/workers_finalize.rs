@@ -19,8 +19,7 @@ fn finalize_waits_for_every_pool_to_be_down() {
     assert!(matches!(e, Error::Lifecycle(_)), "{e}");
     assert!(e.to_string().contains("2 worker thread(s)"), "{e}");
     assert_eq!(
-        pool.run(|py| py.eval("6 * 7", None, None)?.extract::<i64>())
-            .unwrap(),
+        pool.run(|py| py.eval("6 * 7", None, None)?.extract::<i64>()).unwrap(),
         42
     );
 
@@ -28,15 +27,12 @@ fn finalize_waits_for_every_pool_to_be_down() {
     // thread state: finalisation stays refused until that thread is gone.
     let (tx, rx) = mpsc::channel::<()>();
     let stuck = pool
-        .submit_with(
-            JobOptions::new().timeout(Duration::from_millis(10)),
-            move |py| {
-                py.allow_threads(move || {
-                    let _ = rx.recv();
-                });
-                Ok(())
-            },
-        )
+        .submit_with(JobOptions::new().timeout(Duration::from_millis(10)), move |py| {
+            py.allow_threads(move || {
+                let _ = rx.recv();
+            });
+            Ok(())
+        })
         .unwrap();
     assert!(matches!(stuck.wait(), Err(JobError::TimedOut)));
     assert!(!pool.shutdown_timeout(ShutdownMode::Drain, Duration::from_millis(50)));

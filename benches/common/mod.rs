@@ -26,10 +26,7 @@ pub fn rounds_and_iters() -> (usize, usize) {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// One thing timed: `looper(target, n)`, a Python function that calls
@@ -81,11 +78,7 @@ pub fn run_only(
 
 /// Every variant once for `iters / 4` calls (specialisation, allocator,
 /// caches); `after` runs after each.
-pub fn warm_up(
-    variants: &[Variant<'_>],
-    iters: usize,
-    mut after: impl FnMut(),
-) -> pyhost::Result<()> {
+pub fn warm_up(variants: &[Variant<'_>], iters: usize, mut after: impl FnMut()) -> pyhost::Result<()> {
     for v in variants {
         v.looper.call1((&v.target, iters / 4))?;
         after();
@@ -107,8 +100,7 @@ pub fn interleave(
             let v = &mut variants[(round + k) % n];
             let t0 = Instant::now();
             v.looper.call1((&v.target, iters))?;
-            v.samples
-                .push(t0.elapsed().as_nanos() as f64 / iters as f64);
+            v.samples.push(t0.elapsed().as_nanos() as f64 / iters as f64);
             after();
         }
     }

@@ -100,8 +100,7 @@ unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> CResult<&'a str> {
     }
     // SAFETY: non-NULL, and the caller guarantees NUL termination and lifetime.
     let c = unsafe { CStr::from_ptr(p) };
-    c.to_str()
-        .map_err(|e| format!("{name} is not valid UTF-8: {e}"))
+    c.to_str().map_err(|e| format!("{name} is not valid UTF-8: {e}"))
 }
 
 /// Like [`arg_str`] but NULL is `None`.
@@ -145,19 +144,11 @@ fn main_dict(py: Python<'_>) -> pyhost::Result<Bound<'_>> {
 }
 
 fn to_json(py: Python<'_>, value: &Bound<'_>) -> pyhost::Result<String> {
-    py.import("json")?
-        .getattr("dumps")?
-        .call1((value,))?
-        .extract()
+    py.import("json")?.getattr("dumps")?.call1((value,))?.extract()
 }
 
 /// `json.dumps(module.function(*json.loads(args_json)))`.
-fn call_json_py(
-    py: Python<'_>,
-    module: &str,
-    function: &str,
-    args_json: Option<&str>,
-) -> pyhost::Result<String> {
+fn call_json_py(py: Python<'_>, module: &str, function: &str, args_json: Option<&str>) -> pyhost::Result<String> {
     let func = py.import(module)?.getattr(function)?;
     let value = match args_json {
         None => func.call0()?,
@@ -251,10 +242,7 @@ pub unsafe extern "C" fn pyhost_run(code: *const c_char) -> c_int {
         with_python(|py| {
             let globals = main_dict(py)?;
             let compiled = py.compile(code, "<string>", pyhost::Mode::Exec)?;
-            py.builtins()?
-                .getattr("exec")?
-                .call1((compiled, globals))
-                .map(drop)
+            py.builtins()?.getattr("exec")?.call1((compiled, globals)).map(drop)
         })
     })
 }
@@ -265,10 +253,7 @@ pub unsafe extern "C" fn pyhost_run(code: *const c_char) -> c_int {
 /// # Safety
 /// `expr` is NULL or a NUL-terminated string; `json_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn pyhost_eval_json(
-    expr: *const c_char,
-    json_out: *mut *mut c_char,
-) -> c_int {
+pub unsafe extern "C" fn pyhost_eval_json(expr: *const c_char, json_out: *mut *mut c_char) -> c_int {
     guard(|| {
         if json_out.is_null() {
             return Err("json_out is NULL".to_string());
@@ -383,8 +368,8 @@ pub unsafe extern "C" fn pyhost_pool_call_json(
         let args_json = unsafe { opt_str(args_json, "args_json") }?.map(str::to_string);
         let mut opts = JobOptions::new();
         if timeout_seconds > 0.0 {
-            let timeout = Duration::try_from_secs_f64(timeout_seconds)
-                .map_err(|e| format!("invalid timeout_seconds: {e}"))?;
+            let timeout =
+                Duration::try_from_secs_f64(timeout_seconds).map_err(|e| format!("invalid timeout_seconds: {e}"))?;
             opts = opts.timeout(timeout);
         }
         let job = move |py: Python<'_>| call_json_py(py, &module, &function, args_json.as_deref());
@@ -472,14 +457,7 @@ mod tests {
         assert!(last_error().contains("not initialised"));
         assert_eq!(
             // SAFETY: valid pointers.
-            unsafe {
-                pyhost_call_json(
-                    cs("os").as_ptr(),
-                    cs("getpid").as_ptr(),
-                    ptr::null(),
-                    &mut out,
-                )
-            },
+            unsafe { pyhost_call_json(cs("os").as_ptr(), cs("getpid").as_ptr(), ptr::null(), &mut out,) },
             -1
         );
         assert!(out.is_null());
@@ -527,20 +505,14 @@ mod tests {
         let bad = [0xffu8 as c_char, 0];
         // SAFETY: NUL-terminated buffer.
         assert_eq!(unsafe { pyhost_run(bad.as_ptr()) }, -1);
-        assert!(
-            last_error().starts_with("code is not valid UTF-8"),
-            "{}",
-            last_error()
-        );
+        assert!(last_error().starts_with("code is not valid UTF-8"), "{}", last_error());
     }
 
     #[test]
     fn error_is_thread_local_and_cleared() {
         // SAFETY: NULL is an accepted (error) argument.
         assert_eq!(unsafe { pyhost_run(ptr::null()) }, -1);
-        std::thread::spawn(|| assert_eq!(last_error(), ""))
-            .join()
-            .unwrap();
+        std::thread::spawn(|| assert_eq!(last_error(), "")).join().unwrap();
         assert_eq!(last_error(), "code is NULL");
     }
 
@@ -553,9 +525,7 @@ mod tests {
     #[test]
     fn version() {
         // SAFETY: static NUL-terminated string.
-        let v = unsafe { CStr::from_ptr(pyhost_version()) }
-            .to_str()
-            .unwrap();
+        let v = unsafe { CStr::from_ptr(pyhost_version()) }.to_str().unwrap();
         assert!(v.starts_with("3."), "{v}");
     }
 }

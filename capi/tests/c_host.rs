@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// `target/<profile>`: the test executable lives in `target/<profile>/deps`.
@@ -99,7 +96,11 @@ fn run_host(exe: &Path, plugin_dir: &Path) {
 #[test]
 fn c_host_static() {
     let lib = profile_dir().join("libpyhost_capi.a");
-    assert!(lib.exists(), "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)", lib.display());
+    assert!(
+        lib.exists(),
+        "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)",
+        lib.display()
+    );
     let dir = scratch("static");
     write_plugin(&dir);
     let exe = dir.join("host-static");
@@ -112,16 +113,17 @@ fn c_host_static() {
 fn c_host_shared() {
     let profile = profile_dir();
     let lib = profile.join("libpyhost_capi.so");
-    assert!(lib.exists(), "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)", lib.display());
+    assert!(
+        lib.exists(),
+        "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)",
+        lib.display()
+    );
     let dir = scratch("shared");
     write_plugin(&dir);
     let exe = dir.join("host-shared");
     compile(
         &exe,
-        &[
-            lib.display().to_string(),
-            format!("-Wl,-rpath,{}", profile.display()),
-        ],
+        &[lib.display().to_string(), format!("-Wl,-rpath,{}", profile.display())],
     );
     run_host(&exe, &dir);
     let _ = std::fs::remove_dir_all(&dir);

@@ -84,11 +84,7 @@ fn initialised_error_paths() {
     assert_eq!(pyhost_is_initialized(), 1);
     // SAFETY: as above.
     assert_eq!(unsafe { pyhost_init(ptr::null()) }, -1);
-    assert!(
-        last_error().contains("already initialised"),
-        "{}",
-        last_error()
-    );
+    assert!(last_error().contains("already initialised"), "{}", last_error());
 
     // run / eval share __main__.
     assert_eq!(
@@ -124,10 +120,7 @@ fn initialised_error_paths() {
     let e = call("math", "hypot", Some("[3,")).unwrap_err();
     assert!(e.contains("JSONDecodeError"), "{e}");
     let e = call("math", "hypot", Some("{\"a\": 1}")).unwrap_err();
-    assert!(
-        e.contains("TypeError: args_json must be a JSON array"),
-        "{e}"
-    );
+    assert!(e.contains("TypeError: args_json must be a JSON array"), "{e}");
     let e = call("no_such_module_xyz", "f", None).unwrap_err();
     assert!(
         e.ends_with("ModuleNotFoundError: No module named 'no_such_module_xyz'"),
@@ -143,27 +136,13 @@ fn initialised_error_paths() {
     assert_eq!(last_error(), "code is NULL");
     assert_eq!(
         // SAFETY: as above.
-        unsafe {
-            pyhost_call_json(
-                cs("m").as_ptr(),
-                cs("f").as_ptr(),
-                ptr::null(),
-                ptr::null_mut(),
-            )
-        },
+        unsafe { pyhost_call_json(cs("m").as_ptr(), cs("f").as_ptr(), ptr::null(), ptr::null_mut(),) },
         -1
     );
     assert_eq!(last_error(), "json_out is NULL");
     assert_eq!(
         // SAFETY: as above.
-        unsafe {
-            pyhost_call_json(
-                cs("math").as_ptr(),
-                cs("hypot").as_ptr(),
-                bad.as_ptr(),
-                &mut out,
-            )
-        },
+        unsafe { pyhost_call_json(cs("math").as_ptr(), cs("hypot").as_ptr(), bad.as_ptr(), &mut out,) },
         -1
     );
     assert!(

@@ -99,9 +99,7 @@ impl MetricType {
 
     /// The type for an rtloader value (0..=6).
     pub fn from_i32(v: i32) -> Option<MetricType> {
-        usize::try_from(v)
-            .ok()
-            .and_then(|i| MetricType::ALL.get(i).copied())
+        usize::try_from(v).ok().and_then(|i| MetricType::ALL.get(i).copied())
     }
 
     /// The lower-case name the stub aggregator and JSON outputs use
@@ -534,10 +532,7 @@ pub fn now_secs() -> f64 {
 /// not use their time.
 #[cfg(target_os = "linux")]
 fn coarse_now_secs() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid, writable timespec; CLOCK_REALTIME_COARSE exists
     // on every Linux this builds for (since 2.6.32).
     if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
@@ -599,16 +594,7 @@ impl Aggregator {
         } else {
             coarse_now_secs()
         };
-        self.submit_metric_at(
-            check_id,
-            mtype,
-            name,
-            value,
-            tags,
-            hostname,
-            flush_first_value,
-            ts,
-        )
+        self.submit_metric_at(check_id, mtype, name, value, tags, hostname, flush_first_value, ts)
     }
 
     /// [`submit_metric`](Self::submit_metric) with an explicit timestamp
@@ -704,24 +690,16 @@ impl Aggregator {
         let check = inner.check_mut(check_id);
         check.metadata.insert(name.to_owned(), value.to_owned());
         if keep_raw {
-            check
-                .log
-                .entries
-                .push(Entry::Other(Box::new(Submission::Metadata {
-                    name: name.to_owned(),
-                    value: value.to_owned(),
-                })));
+            check.log.entries.push(Entry::Other(Box::new(Submission::Metadata {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            })));
         }
     }
 
     /// Record a log line (`datadog_agent.send_log(log_line, check_id)`).
     pub fn send_log(&self, check_id: &str, line: &str) {
-        self.push(
-            check_id,
-            Submission::Log {
-                line: line.to_owned(),
-            },
-        );
+        self.push(check_id, Submission::Log { line: line.to_owned() });
     }
 
     fn push(&self, check_id: &str, sub: Submission) {
@@ -729,30 +707,20 @@ impl Aggregator {
             return;
         }
         let mut inner = self.inner.lock();
-        inner
-            .check_mut(check_id)
-            .log
-            .entries
-            .push(Entry::Other(Box::new(sub)));
+        inner.check_mut(check_id).log.entries.push(Entry::Other(Box::new(sub)));
     }
 
     /// The latest metadata value per name, sorted by name.
     pub fn check_metadata(&self, check_id: &str) -> Vec<(String, String)> {
         let inner = self.inner.lock();
         inner.check(check_id).map_or_else(Vec::new, |c| {
-            c.metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
+            c.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
         })
     }
 
     /// Submissions recorded for the check and not yet taken.
     pub fn pending(&self, check_id: &str) -> usize {
-        self.inner
-            .lock()
-            .check(check_id)
-            .map_or(0, |c| c.log.entries.len())
+        self.inner.lock().check(check_id).map_or(0, |c| c.log.entries.len())
     }
 
     /// Remove and return the check's raw submissions, oldest first. Empty
@@ -797,10 +765,7 @@ impl Aggregator {
         if self.opts.keep_raw {
             for e in &check.log.entries {
                 f(match e {
-                    Entry::Metric(rec) => SubmissionRef::Metric(MetricRef {
-                        log: &check.log,
-                        rec,
-                    }),
+                    Entry::Metric(rec) => SubmissionRef::Metric(MetricRef { log: &check.log, rec }),
                     Entry::Other(sub) => SubmissionRef::Other(sub),
                 });
             }
@@ -850,12 +815,7 @@ impl Aggregator {
 
     /// The check ids that have submitted something, in first-submission order.
     pub fn check_ids(&self) -> Vec<String> {
-        self.inner
-            .lock()
-            .checks
-            .iter()
-            .map(|c| c.id.to_string())
-            .collect()
+        self.inner.lock().checks.iter().map(|c| c.id.to_string()).collect()
     }
 
     /// Forget a check (unscheduled): its submissions, contexts and metadata.
@@ -975,13 +935,8 @@ impl CheckState {
                 Entry::Metric(m) => {
                     scratch.clear();
                     scratch.extend(log.tags(m).map(|s| log.str(s)));
-                    self.sampler.add_sample(
-                        log.str(m.name),
-                        &mut scratch,
-                        log.str(m.hostname),
-                        m,
-                        opts,
-                    );
+                    self.sampler
+                        .add_sample(log.str(m.name), &mut scratch, log.str(m.hostname), m, opts);
                 }
                 Entry::Other(sub) => self.sampler.add_other(sub),
             }
@@ -1027,10 +982,7 @@ impl RawLog {
     fn push_str(&mut self, s: &str) -> Span {
         let start = self.arena.len();
         self.arena.push_str(s);
-        Span {
-            start,
-            len: s.len(),
-        }
+        Span { start, len: s.len() }
     }
 
     #[inline]
@@ -1039,9 +991,7 @@ impl RawLog {
     }
 
     fn tags<'a>(&'a self, m: &MetricRec) -> impl Iterator<Item = Span> + 'a {
-        self.tag_spans[m.tags.0..m.tags.0 + m.tags.1]
-            .iter()
-            .copied()
+        self.tag_spans[m.tags.0..m.tags.0 + m.tags.1].iter().copied()
     }
 
     fn to_submissions(&self) -> Vec<Submission> {
@@ -1163,19 +1113,9 @@ struct CheckSampler {
 }
 
 impl CheckSampler {
-    fn find_or_insert(
-        &mut self,
-        name: &str,
-        tags: &[&str],
-        host: &str,
-        hash: u64,
-        mtype: MetricType,
-    ) -> usize {
+    fn find_or_insert(&mut self, name: &str, tags: &[&str], host: &str, hash: u64, mtype: MetricType) -> usize {
         if let Some(cands) = self.lookup.get(&hash) {
-            if let Some(&i) = cands
-                .iter()
-                .find(|&&i| self.contexts[i].matches(name, tags, host))
-            {
+            if let Some(&i) = cands.iter().find(|&&i| self.contexts[i].matches(name, tags, host)) {
                 return i;
             }
         }
@@ -1193,26 +1133,17 @@ impl CheckSampler {
         i
     }
 
-    fn add_sample(
-        &mut self,
-        name: &str,
-        tags: &mut Vec<&str>,
-        host: &str,
-        m: &MetricRec,
-        _opts: &AggregatorOptions,
-    ) {
+    fn add_sample(&mut self, name: &str, tags: &mut Vec<&str>, host: &str, m: &MetricRec, _opts: &AggregatorOptions) {
         if !m.value.is_finite() {
-            self.pending.errors.push(format!(
-                "{name}: sample with value '{}'",
-                fmt_go_float(m.value)
-            ));
+            self.pending
+                .errors
+                .push(format!("{name}: sample with value '{}'", fmt_go_float(m.value)));
             return;
         }
         let hash = context_hash(name, tags, host);
         let i = self.find_or_insert(name, tags, host, hash, m.mtype);
         let ctx = &mut self.contexts[i];
-        ctx.metric
-            .add_sample(m.value, m.timestamp, m.flush_first_value);
+        ctx.metric.add_sample(m.value, m.timestamp, m.flush_first_value);
         ctx.last_sample = m.timestamp;
         ctx.sampled = true;
     }
@@ -1222,9 +1153,7 @@ impl CheckSampler {
             Submission::Metric(_) | Submission::Metadata { .. } => {}
             Submission::ServiceCheck(sc) => self.pending.service_checks.push(sc.clone()),
             Submission::Event(ev) => self.pending.events.push(ev.clone()),
-            Submission::EventPlatformEvent(ev) => {
-                self.pending.event_platform_events.push(ev.clone())
-            }
+            Submission::EventPlatformEvent(ev) => self.pending.event_platform_events.push(ev.clone()),
             Submission::Log { line } => self.pending.logs.push(line.clone()),
             Submission::HistogramBucket(b) => self.add_bucket(b),
         }
@@ -1379,9 +1308,7 @@ impl Hist {
             let (value, kind) = match agg {
                 HistogramAggregate::Max => (s[s.len() - 1], SerieKind::Gauge),
                 HistogramAggregate::Min => (s[0], SerieKind::Gauge),
-                HistogramAggregate::Median => {
-                    (s[((self.count - 1) / 2) as usize], SerieKind::Gauge)
-                }
+                HistogramAggregate::Median => (s[((self.count - 1) / 2) as usize], SerieKind::Gauge),
                 HistogramAggregate::Avg => (self.sum / self.count as f64, SerieKind::Gauge),
                 HistogramAggregate::Sum => (self.sum, SerieKind::Gauge),
                 // Divided by the check interval, which is 1.
@@ -1393,12 +1320,7 @@ impl Hist {
             // The first sample whose cumulative weight (1 each) exceeds the target.
             let target = (i64::from(p) * self.count - 1) / 100;
             let idx = usize::try_from(target).unwrap_or(0).min(s.len() - 1);
-            out.push(serie(
-                format!(".{p}percentile"),
-                s[idx],
-                timestamp,
-                SerieKind::Gauge,
-            ));
+            out.push(serie(format!(".{p}percentile"), s[idx], timestamp, SerieKind::Gauge));
         }
         self.samples.clear();
         self.sum = 0.0;
@@ -1420,13 +1342,7 @@ fn serie(suffix: String, value: f64, timestamp: f64, kind: SerieKind) -> Serie {
 
 /// The flush of a state that holds one value: a serie of `kind` if it was
 /// sampled since the last flush, then back to unsampled and 0.
-fn flush_sampled(
-    value: &mut f64,
-    sampled: &mut bool,
-    timestamp: f64,
-    kind: SerieKind,
-    out: &mut Vec<Serie>,
-) {
+fn flush_sampled(value: &mut f64, sampled: &mut bool, timestamp: f64, kind: SerieKind, out: &mut Vec<Serie>) {
     if std::mem::take(sampled) {
         out.push(serie(String::new(), std::mem::take(value), timestamp, kind));
     }
@@ -1587,23 +1503,12 @@ impl MetricState {
 
     /// Append this flush's series (names are suffixes; the caller prefixes
     /// the context's name). An `Err` is a sample the rules dropped.
-    fn flush(
-        &mut self,
-        timestamp: f64,
-        opts: &AggregatorOptions,
-        out: &mut Vec<Serie>,
-    ) -> Result<(), &'static str> {
+    fn flush(&mut self, timestamp: f64, opts: &AggregatorOptions, out: &mut Vec<Serie>) -> Result<(), &'static str> {
         match self {
-            MetricState::Gauge { value, sampled } => {
-                flush_sampled(value, sampled, timestamp, SerieKind::Gauge, out)
-            }
-            MetricState::Count { value, sampled } => {
-                flush_sampled(value, sampled, timestamp, SerieKind::Count, out)
-            }
+            MetricState::Gauge { value, sampled } => flush_sampled(value, sampled, timestamp, SerieKind::Gauge, out),
+            MetricState::Count { value, sampled } => flush_sampled(value, sampled, timestamp, SerieKind::Count, out),
             // value / interval, and a check's interval is 1.
-            MetricState::Counter { value, sampled } => {
-                flush_sampled(value, sampled, timestamp, SerieKind::Rate, out)
-            }
+            MetricState::Counter { value, sampled } => flush_sampled(value, sampled, timestamp, SerieKind::Rate, out),
             MetricState::Rate {
                 prev_sample,
                 prev_ts,
@@ -1614,9 +1519,7 @@ impl MetricState {
                     return Ok(());
                 }
                 if *ts == *prev_ts {
-                    return Err(
-                        "Rate was sampled twice at the same timestamp, can't compute a rate",
-                    );
+                    return Err("Rate was sampled twice at the same timestamp, can't compute a rate");
                 }
                 let value = (*sample - *prev_sample) / (*ts - *prev_ts);
                 let at = *ts;
@@ -1684,10 +1587,7 @@ mod tests {
 
     /// (name, value, kind) of each serie.
     fn values(f: &Flush) -> Vec<(String, f64, SerieKind)> {
-        f.series
-            .iter()
-            .map(|s| (s.name.clone(), s.value, s.kind))
-            .collect()
+        f.series.iter().map(|s| (s.name.clone(), s.value, s.kind)).collect()
     }
 
     fn one(f: &Flush) -> f64 {
@@ -1734,16 +1634,7 @@ mod tests {
         a.set_check_metadata(ID, "version.raw", "1.2.3");
         a.submit_event_platform_event(ID, b"{\"a\":1}", "dbm-samples");
         a.send_log(ID, "{\"message\":\"m\"}");
-        a.submit_metric_at(
-            "other:1",
-            MetricType::Count,
-            "c",
-            1.0,
-            ["t"],
-            "",
-            false,
-            1.0,
-        );
+        a.submit_metric_at("other:1", MetricType::Count, "c", 1.0, ["t"], "", false, 1.0);
         assert_eq!(a.pending(ID), 6);
         let subs = a.take_submissions(ID);
         assert_eq!(
@@ -1800,10 +1691,7 @@ mod tests {
         let n = a.drain_submissions(ID, |s| {
             if let SubmissionRef::Metric(m) = s {
                 assert_eq!(m.tags().len(), 2);
-                assert_eq!(
-                    (m.name(), m.hostname(), m.value(), m.timestamp()),
-                    ("r", "h", 2.0, 7.0)
-                );
+                assert_eq!((m.name(), m.hostname(), m.value(), m.timestamp()), ("r", "h", 2.0, 7.0));
                 assert!(m.flush_first_value() && m.mtype() == MetricType::Rate);
             }
             seen.push(s.to_owned());
@@ -1812,22 +1700,10 @@ mod tests {
         assert!(matches!(&seen[0], Submission::Metric(m) if m.tags == ["b", "a"]));
         assert!(matches!(&seen[1], Submission::ServiceCheck(sc) if sc.message == "m"));
         assert_eq!(a.drain_submissions(ID, |_| panic!("drained already")), 0);
-        assert_eq!(
-            a.drain_submissions("unknown:1", |_| panic!("no such check")),
-            0
-        );
+        assert_eq!(a.drain_submissions("unknown:1", |_| panic!("no such check")), 0);
         // Drained submissions still count for the flush.
         submit(&a, MetricType::Rate, "r", 12.0, &["a", "b"], 12.0);
-        a.submit_metric_at(
-            ID,
-            MetricType::Rate,
-            "r",
-            12.0,
-            ["a", "b"],
-            "h",
-            false,
-            12.0,
-        );
+        a.submit_metric_at(ID, MetricType::Rate, "r", 12.0, ["a", "b"], "h", false, 12.0);
         assert_eq!(one(&a.flush(ID, 13.0)), 2.0);
     }
 
@@ -1901,10 +1777,7 @@ mod tests {
         for v in [1.0, 2.0, 3.5] {
             submit(&a, MetricType::Count, "c", v, &[], 1.0);
         }
-        assert_eq!(
-            values(&a.flush(ID, 2.0)),
-            vec![("c".into(), 6.5, SerieKind::Count)]
-        );
+        assert_eq!(values(&a.flush(ID, 2.0)), vec![("c".into(), 6.5, SerieKind::Count)]);
         submit(&a, MetricType::Count, "c", 1.0, &[], 3.0);
         assert_eq!(one(&a.flush(ID, 4.0)), 1.0);
     }
@@ -1913,26 +1786,8 @@ mod tests {
     fn contexts_are_name_sorted_deduped_tags_and_host() {
         let a = agg();
         a.submit_metric_at(ID, MetricType::Count, "c", 1.0, ["b", "a"], "", false, 1.0);
-        a.submit_metric_at(
-            ID,
-            MetricType::Count,
-            "c",
-            2.0,
-            ["a", "b", "a"],
-            "",
-            false,
-            1.0,
-        );
-        a.submit_metric_at(
-            ID,
-            MetricType::Count,
-            "c",
-            4.0,
-            ["a", "b"],
-            "other-host",
-            false,
-            1.0,
-        );
+        a.submit_metric_at(ID, MetricType::Count, "c", 2.0, ["a", "b", "a"], "", false, 1.0);
+        a.submit_metric_at(ID, MetricType::Count, "c", 4.0, ["a", "b"], "other-host", false, 1.0);
         a.submit_metric_at(ID, MetricType::Count, "c", 8.0, ["a"], "", false, 1.0);
         a.submit_metric_at(ID, MetricType::Count, "d", 16.0, ["a", "b"], "", false, 1.0);
         let f = a.flush(ID, 2.0);
@@ -1977,11 +1832,7 @@ mod tests {
         submit(&a, MetricType::Rate, "r", 5.0, &[], 110.0);
         let f = a.flush(ID, 111.0);
         assert!(f.series.is_empty());
-        assert!(
-            f.errors[0].contains("Rate value is negative"),
-            "{:?}",
-            f.errors
-        );
+        assert!(f.errors[0].contains("Rate value is negative"), "{:?}", f.errors);
         // The negative pair still moved the window: 5 -> 25 over 10 s.
         submit(&a, MetricType::Rate, "r", 25.0, &[], 120.0);
         assert_eq!(one(&a.flush(ID, 121.0)), 2.0);
@@ -1998,10 +1849,7 @@ mod tests {
         for v in [2.0, 3.0, 6.0, 7.0] {
             submit(&a, MetricType::MonotonicCount, "mc", v, &[], 1.0);
         }
-        assert_eq!(
-            values(&a.flush(ID, 2.0)),
-            vec![("mc".into(), 5.0, SerieKind::Count)]
-        );
+        assert_eq!(values(&a.flush(ID, 2.0)), vec![("mc".into(), 5.0, SerieKind::Count)]);
         for v in [10.0, 11.0] {
             submit(&a, MetricType::MonotonicCount, "mc", v, &[], 3.0);
         }
@@ -2027,39 +1875,12 @@ mod tests {
     #[test]
     fn monotonic_count_flush_first_value() {
         let a = agg();
-        a.submit_metric_at(
-            ID,
-            MetricType::MonotonicCount,
-            "mc",
-            5.0,
-            [""; 0],
-            "",
-            true,
-            1.0,
-        );
+        a.submit_metric_at(ID, MetricType::MonotonicCount, "mc", 5.0, [""; 0], "", true, 1.0);
         assert_eq!(one(&a.flush(ID, 2.0)), 5.0);
-        a.submit_metric_at(
-            ID,
-            MetricType::MonotonicCount,
-            "mc",
-            9.0,
-            [""; 0],
-            "",
-            true,
-            3.0,
-        );
+        a.submit_metric_at(ID, MetricType::MonotonicCount, "mc", 9.0, [""; 0], "", true, 3.0);
         assert_eq!(one(&a.flush(ID, 4.0)), 4.0);
         // With flush_first_value a decrease is a reset from zero: the raw value.
-        a.submit_metric_at(
-            ID,
-            MetricType::MonotonicCount,
-            "mc",
-            2.0,
-            [""; 0],
-            "",
-            true,
-            5.0,
-        );
+        a.submit_metric_at(ID, MetricType::MonotonicCount, "mc", 2.0, [""; 0], "", true, 5.0);
         assert_eq!(one(&a.flush(ID, 6.0)), 2.0);
     }
 
@@ -2068,10 +1889,7 @@ mod tests {
         let a = agg();
         submit(&a, MetricType::Counter, "k", 2.0, &[], 1.0);
         submit(&a, MetricType::Counter, "k", 5.0, &[], 1.0);
-        assert_eq!(
-            values(&a.flush(ID, 2.0)),
-            vec![("k".into(), 7.0, SerieKind::Rate)]
-        );
+        assert_eq!(values(&a.flush(ID, 2.0)), vec![("k".into(), 7.0, SerieKind::Rate)]);
         assert!(a.flush(ID, 3.0).series.is_empty());
     }
 
@@ -2092,14 +1910,8 @@ mod tests {
                 ("h.95percentile".into(), 5.0, SerieKind::Gauge),
             ]
         );
-        assert!(f
-            .series
-            .iter()
-            .all(|s| s.tags == ["t:1"] && s.timestamp == 9.0));
-        assert!(
-            a.flush(ID, 10.0).series.is_empty(),
-            "a histogram resets at each flush"
-        );
+        assert!(f.series.iter().all(|s| s.tags == ["t:1"] && s.timestamp == 9.0));
+        assert!(a.flush(ID, 10.0).series.is_empty(), "a histogram resets at each flush");
     }
 
     #[test]
@@ -2184,10 +1996,7 @@ mod tests {
         let a = agg();
         submit(&a, MetricType::Count, "x", 1.0, &[], 1.0);
         submit(&a, MetricType::Gauge, "x", 5.0, &[], 1.0);
-        assert_eq!(
-            values(&a.flush(ID, 2.0)),
-            vec![("x".into(), 6.0, SerieKind::Count)]
-        );
+        assert_eq!(values(&a.flush(ID, 2.0)), vec![("x".into(), 6.0, SerieKind::Count)]);
     }
 
     #[test]
@@ -2200,12 +2009,7 @@ mod tests {
         a.flush(ID, 4.0);
         {
             let inner = a.inner.lock();
-            let names: Vec<&str> = inner.checks[0]
-                .sampler
-                .contexts
-                .iter()
-                .map(|c| &*c.name)
-                .collect();
+            let names: Vec<&str> = inner.checks[0].sampler.contexts.iter().map(|c| &*c.name).collect();
             assert_eq!(
                 names,
                 ["r"],
@@ -2250,10 +2054,7 @@ mod tests {
         let f = a.flush(ID, 1.0);
         assert_eq!(counts(&f), vec![4]);
         assert_eq!(f.errors.len(), 2);
-        assert_eq!(
-            (f.buckets[0].lower_bound, f.buckets[0].upper_bound),
-            (0.0, 1.0)
-        );
+        assert_eq!((f.buckets[0].lower_bound, f.buckets[0].upper_bound), (0.0, 1.0));
     }
 
     #[test]
@@ -2319,18 +2120,10 @@ mod tests {
         });
         submit(&a, MetricType::Count, "c", 1.0, &[], 1.0);
         assert_eq!(one(&a.flush(ID, 2.0)), 1.0);
-        assert_eq!(
-            a.pending(ID),
-            0,
-            "without the raw view the flush frees the log"
-        );
+        assert_eq!(a.pending(ID), 0, "without the raw view the flush frees the log");
         submit(&a, MetricType::Count, "c", 1.0, &[], 3.0);
         assert!(a.take_submissions(ID).is_empty());
-        assert_eq!(
-            one(&a.flush(ID, 4.0)),
-            1.0,
-            "taking did not lose the sample"
-        );
+        assert_eq!(one(&a.flush(ID, 4.0)), 1.0, "taking did not lose the sample");
 
         let a = Aggregator::with_options(AggregatorOptions {
             aggregate: false,
@@ -2380,16 +2173,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..1000 {
                         let id = if i % 2 == 0 { "even:1" } else { "odd:1" };
-                        a.submit_metric_at(
-                            id,
-                            MetricType::Count,
-                            "c",
-                            1.0,
-                            [format!("t:{t}")],
-                            "",
-                            false,
-                            1.0,
-                        );
+                        a.submit_metric_at(id, MetricType::Count, "c", 1.0, [format!("t:{t}")], "", false, 1.0);
                     }
                 })
             })

@@ -53,10 +53,7 @@ impl PersistentCache {
     /// The file a key is stored in.
     pub fn path_for(&self, key: &str) -> PathBuf {
         match key.split_once(':') {
-            Some((prefix, rest)) => self
-                .dir
-                .join(encode_component(prefix))
-                .join(encode_component(rest)),
+            Some((prefix, rest)) => self.dir.join(encode_component(prefix)).join(encode_component(rest)),
             None => self.dir.join(encode_component(key)),
         }
     }
@@ -83,12 +80,9 @@ impl PersistentCache {
     /// that is not UTF-8 is an `InvalidData` error.
     pub fn read(&self, key: &str) -> io::Result<Option<String>> {
         match fs::read(self.path_for(key)) {
-            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("cached value for {key:?}: {e}"),
-                )
-            }),
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("cached value for {key:?}: {e}"))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -193,8 +187,7 @@ mod tests {
         assert_eq!(c.read("redis:abc123_key").unwrap(), None);
         c.write("redis:abc123_key", "v1").unwrap();
         assert_eq!(c.read("redis:abc123_key").unwrap().as_deref(), Some("v1"));
-        c.write("redis:abc123_key", "second, longer value ✓")
-            .unwrap();
+        c.write("redis:abc123_key", "second, longer value ✓").unwrap();
         assert_eq!(
             c.read("redis:abc123_key").unwrap().as_deref(),
             Some("second, longer value ✓")
@@ -215,10 +208,7 @@ mod tests {
             .write("check:1_cursor", "{\"pos\": 42}")
             .unwrap();
         let again = PersistentCache::new(&d).unwrap();
-        assert_eq!(
-            again.read("check:1_cursor").unwrap().as_deref(),
-            Some("{\"pos\": 42}")
-        );
+        assert_eq!(again.read("check:1_cursor").unwrap().as_deref(), Some("{\"pos\": 42}"));
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -320,10 +310,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(d.join("k").join("v"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs::metadata(d.join("k").join("v")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         fs::remove_dir_all(&d).unwrap();
@@ -348,10 +335,7 @@ mod tests {
         }
         let v = c.read("k:race").unwrap().unwrap();
         assert_eq!(v.len(), 1000);
-        assert!(
-            v.chars().all(|ch| ch == v.chars().next().unwrap()),
-            "a torn write"
-        );
+        assert!(v.chars().all(|ch| ch == v.chars().next().unwrap()), "a torn write");
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -360,10 +344,7 @@ mod tests {
         let d = tempdir("utf8");
         let c = PersistentCache::new(&d).unwrap();
         fs::write(c.path_for("bad"), [0xff, 0xfe]).unwrap();
-        assert_eq!(
-            c.read("bad").unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(c.read("bad").unwrap_err().kind(), io::ErrorKind::InvalidData);
         fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -88,11 +88,7 @@ impl fmt::Display for ConfigError {
                 line,
                 column,
             } => {
-                write!(
-                    f,
-                    "{}:{line}:{column}: invalid YAML: {message}",
-                    path.display()
-                )
+                write!(f, "{}:{line}:{column}: invalid YAML: {message}", path.display())
             }
             ConfigError::Invalid { path, message } => write!(f, "{}: {message}", path.display()),
         }
@@ -133,11 +129,7 @@ pub fn check_config_files(conf_dir: &Path, name: &str) -> io::Result<Vec<PathBuf
                 defaults.push(entry.path());
             }
         }
-        files.extend(if regular.is_empty() {
-            defaults
-        } else {
-            regular
-        });
+        files.extend(if regular.is_empty() { defaults } else { regular });
     }
     for ext in ["yaml", "yml"] {
         let f = conf_dir.join(format!("{name}.{ext}"));
@@ -160,18 +152,12 @@ pub fn discover_check_names(conf_dir: &Path) -> io::Result<Vec<String>> {
                 continue;
             }
             n.to_owned()
-        } else if let Some(n) = fname
-            .strip_suffix(".yaml")
-            .or_else(|| fname.strip_suffix(".yml"))
-        {
+        } else if let Some(n) = fname.strip_suffix(".yaml").or_else(|| fname.strip_suffix(".yml")) {
             n.to_owned()
         } else {
             continue;
         };
-        if !name.is_empty()
-            && !check_config_files(conf_dir, &name)?.is_empty()
-            && !names.contains(&name)
-        {
+        if !name.is_empty() && !check_config_files(conf_dir, &name)?.is_empty() && !names.contains(&name) {
             names.push(name);
         }
     }
@@ -180,11 +166,7 @@ pub fn discover_check_names(conf_dir: &Path) -> io::Result<Vec<String>> {
 }
 
 /// Validate a parsed document as a check configuration.
-pub fn check_config_from_value(
-    name: &str,
-    doc: Value,
-    source: &Path,
-) -> Result<CheckConfig, ConfigError> {
+pub fn check_config_from_value(name: &str, doc: Value, source: &Path) -> Result<CheckConfig, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         path: source.to_owned(),
         message,
@@ -213,21 +195,10 @@ pub fn check_config_from_value(
         }
     }
     let instances = match instances {
-        None | Some(Value::Null) => {
-            return Err(invalid(
-                "no `instances`: a check needs at least one instance".into(),
-            ))
-        }
-        Some(Value::Array(a)) if a.is_empty() => {
-            return Err(invalid("`instances` is empty".into()))
-        }
+        None | Some(Value::Null) => return Err(invalid("no `instances`: a check needs at least one instance".into())),
+        Some(Value::Array(a)) if a.is_empty() => return Err(invalid("`instances` is empty".into())),
         Some(Value::Array(a)) => a,
-        Some(other) => {
-            return Err(invalid(format!(
-                "`instances` must be a list, got {}",
-                kind(&other)
-            )))
-        }
+        Some(other) => return Err(invalid(format!("`instances` must be a list, got {}", kind(&other)))),
     };
     for (i, inst) in instances.iter().enumerate() {
         if !matches!(inst, Value::Object(_)) {
@@ -259,11 +230,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// Parse one configuration file's text.
 #[cfg(feature = "agent")]
-pub fn parse_check_config(
-    name: &str,
-    text: &str,
-    source: &Path,
-) -> Result<CheckConfig, ConfigError> {
+pub fn parse_check_config(name: &str, text: &str, source: &Path) -> Result<CheckConfig, ConfigError> {
     let doc = yaml::parse(text).map_err(|e| e.at(source))?;
     check_config_from_value(name, doc, source)
 }
@@ -279,18 +246,13 @@ pub fn load_check_configs(conf_dir: &Path, name: &str) -> Result<Vec<CheckConfig
     if files.is_empty() {
         return Err(ConfigError::Invalid {
             path: conf_dir.to_owned(),
-            message: format!(
-                "no configuration for check {name:?} (looked for {name}.d/*.yaml and {name}.yaml)"
-            ),
+            message: format!("no configuration for check {name:?} (looked for {name}.d/*.yaml and {name}.yaml)"),
         });
     }
     files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f).map_err(|error| ConfigError::Io {
-                path: f.clone(),
-                error,
-            })?;
+            let text = std::fs::read_to_string(f).map_err(|error| ConfigError::Io { path: f.clone(), error })?;
             parse_check_config(name, &text, f)
         })
         .collect()
@@ -332,10 +294,7 @@ impl HostConfig {
         c.set("integration_tracing", false);
         c.set("integration_tracing_futures", false);
         c.set("integration_profiling", false);
-        c.set(
-            "histogram_aggregates",
-            strs(&["max", "median", "avg", "count"]),
-        );
+        c.set("histogram_aggregates", strs(&["max", "median", "avg", "count"]));
         c.set("histogram_percentiles", strs(&["0.95"]));
         c.set("check_runners", 4i64);
         c.set("min_collection_interval", 15i64);
@@ -377,10 +336,7 @@ impl HostConfig {
                 Ok(())
             }
             Value::Null => Ok(()),
-            v => Err(format!(
-                "the host configuration must be a mapping, got {}",
-                kind(&v)
-            )),
+            v => Err(format!("the host configuration must be a mapping, got {}", kind(&v))),
         }
     }
 
@@ -515,11 +471,7 @@ mod yaml {
                 return Err(err("nesting too deep", mark));
             }
             match ev {
-                Event::Alias(id) => self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| err("unknown alias", mark)),
+                Event::Alias(id) => self.anchors.get(&id).cloned().ok_or_else(|| err("unknown alias", mark)),
                 Event::Scalar(text, style, anchor, tag) => {
                     let v = scalar(&text, style, tag.as_ref(), mark)?;
                     self.remember(anchor, &v);
@@ -558,8 +510,7 @@ mod yaml {
                 if kev == Event::MappingEnd {
                     break;
                 }
-                let is_merge =
-                    matches!(&kev, Event::Scalar(t, TScalarStyle::Plain, _, None) if t == "<<");
+                let is_merge = matches!(&kev, Event::Scalar(t, TScalarStyle::Plain, _, None) if t == "<<");
                 let key = self.node(kev, kmark, depth + 1)?;
                 let (vev, vmark) = self.next()?;
                 let value = self.node(vev, vmark, depth + 1)?;
@@ -570,27 +521,22 @@ mod yaml {
                             for it in items {
                                 match it {
                                     Value::Object(p) => merges.push(p),
-                                    _ => return Err(err(
-                                        "a merge key (<<) takes a mapping or a list of mappings",
-                                        vmark,
-                                    )),
+                                    _ => {
+                                        return Err(err(
+                                            "a merge key (<<) takes a mapping or a list of mappings",
+                                            vmark,
+                                        ))
+                                    }
                                 }
                             }
                         }
-                        _ => {
-                            return Err(err(
-                                "a merge key (<<) takes a mapping or a list of mappings",
-                                vmark,
-                            ))
-                        }
+                        _ => return Err(err("a merge key (<<) takes a mapping or a list of mappings", vmark)),
                     }
                     continue;
                 }
                 let key = match key {
                     Value::String(s) => s,
-                    v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => {
-                        v.to_json()
-                    }
+                    v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => v.to_json(),
                     _ => return Err(err("mapping keys must be scalars", kmark)),
                 };
                 own.insert(key, value);
@@ -642,12 +588,7 @@ mod yaml {
         }
     }
 
-    fn scalar(
-        text: &str,
-        style: TScalarStyle,
-        tag: Option<&Tag>,
-        mark: Marker,
-    ) -> Result<Value, YamlError> {
+    fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, mark: Marker) -> Result<Value, YamlError> {
         if let Some(t) = tag {
             let bad = |what: &str| err(format!("{text:?} is not a valid {what}"), mark);
             return match std_tag(t, mark)? {
@@ -694,12 +635,8 @@ mod yaml {
 
     fn bool_value(s: &str) -> Option<Value> {
         match s {
-            "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-                Some(Value::Bool(true))
-            }
-            "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-                Some(Value::Bool(false))
-            }
+            "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(Value::Bool(true)),
+            "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Some(Value::Bool(false)),
             _ => None,
         }
     }
@@ -760,10 +697,7 @@ mod yaml {
         /// `(?:[eE][-+][0-9]+)?`, all or nothing.
         fn opt_exponent(&mut self) {
             let save = self.i;
-            if self.eat(|c| c == b'e' || c == b'E')
-                && self.eat(|c| c == b'-' || c == b'+')
-                && self.eat_all(is_d) > 0
-            {
+            if self.eat(|c| c == b'e' || c == b'E') && self.eat(|c| c == b'-' || c == b'+') && self.eat_all(is_d) > 0 {
                 return;
             }
             self.i = save;
@@ -779,10 +713,7 @@ mod yaml {
 
     fn is_int(s: &str) -> bool {
         let alt = |f: &dyn Fn(&mut Cur) -> bool| {
-            let mut c = Cur {
-                b: s.as_bytes(),
-                i: 0,
-            };
+            let mut c = Cur { b: s.as_bytes(), i: 0 };
             f(&mut c) && c.done()
         };
         // [-+]?0b[0-1_]+
@@ -799,10 +730,7 @@ mod yaml {
 
     fn is_float(s: &str) -> bool {
         let alt = |f: &dyn Fn(&mut Cur) -> bool| {
-            let mut c = Cur {
-                b: s.as_bytes(),
-                i: 0,
-            };
+            let mut c = Cur { b: s.as_bytes(), i: 0 };
             f(&mut c) && c.done()
         };
         // [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
@@ -839,9 +767,7 @@ mod yaml {
         } else if v.contains(':') {
             let mut total: i128 = 0;
             for part in v.split(':') {
-                total = total
-                    .checked_mul(60)?
-                    .checked_add(part.parse::<i128>().ok()?)?;
+                total = total.checked_mul(60)?.checked_add(part.parse::<i128>().ok()?)?;
             }
             total
         } else {
@@ -856,11 +782,7 @@ mod yaml {
 
     /// `construct_yaml_float`.
     fn float_value(s: &str) -> Option<Value> {
-        let v: String = s
-            .chars()
-            .filter(|&c| c != '_')
-            .collect::<String>()
-            .to_lowercase();
+        let v: String = s.chars().filter(|&c| c != '_').collect::<String>().to_lowercase();
         let (sign, v) = match v.as_bytes().first()? {
             b'-' => (-1.0, &v[1..]),
             b'+' => (1.0, &v[1..]),
@@ -932,19 +854,15 @@ mod tests {
         );
         assert!(check_config_files(&d, "jmx").unwrap().is_empty());
         assert!(check_config_files(&d, "absent").unwrap().is_empty());
-        assert_eq!(
-            discover_check_names(&d).unwrap(),
-            ["flat", "nginx", "redis"]
-        );
+        assert_eq!(discover_check_names(&d).unwrap(), ["flat", "nginx", "redis"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn validates_structure() {
         let p = Path::new("x.yaml");
-        let obj = |pairs: Vec<(&str, Value)>| {
-            Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-        };
+        let obj =
+            |pairs: Vec<(&str, Value)>| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
         let ok = check_config_from_value(
             "c",
             obj(vec![
@@ -959,23 +877,15 @@ mod tests {
         for (doc, msg) in [
             (Value::Null, "empty"),
             (Value::Array(vec![]), "expected a mapping"),
-            (
-                obj(vec![("init_config", Value::object())]),
-                "no `instances`",
-            ),
+            (obj(vec![("init_config", Value::object())]), "no `instances`"),
             (obj(vec![("instances", Value::Array(vec![]))]), "is empty"),
             (obj(vec![("instances", Value::object())]), "must be a list"),
             (
-                obj(vec![(
-                    "instances",
-                    Value::Array(vec![Value::object(), Value::Int(3)]),
-                )]),
+                obj(vec![("instances", Value::Array(vec![Value::object(), Value::Int(3)]))]),
                 "instance #2 must be a mapping",
             ),
         ] {
-            let e = check_config_from_value("c", doc, p)
-                .unwrap_err()
-                .to_string();
+            let e = check_config_from_value("c", doc, p).unwrap_err().to_string();
             assert!(e.contains(msg) && e.starts_with("x.yaml"), "{e}");
         }
     }
@@ -985,26 +895,14 @@ mod tests {
         let mut c = HostConfig::with_defaults("myhost", Path::new("/var/lib/pyhost"));
         assert_eq!(c.hostname(), Some("myhost"));
         assert_eq!(c.get_json("log_level").as_deref(), Some("\"info\""));
-        assert_eq!(
-            c.get_json("enable_metadata_collection").as_deref(),
-            Some("true")
-        );
-        assert_eq!(
-            c.get_json("run_path").as_deref(),
-            Some("\"/var/lib/pyhost\"")
-        );
+        assert_eq!(c.get_json("enable_metadata_collection").as_deref(), Some("true"));
+        assert_eq!(c.get_json("run_path").as_deref(), Some("\"/var/lib/pyhost\""));
         assert_eq!(c.get_json("nope"), None);
         let mut proxy = Value::object();
         proxy.insert("http", "http://p:3128");
         c.set("proxy", proxy);
-        assert_eq!(
-            c.get("proxy.http").and_then(Value::as_str),
-            Some("http://p:3128")
-        );
-        assert_eq!(
-            c.get_json("proxy").as_deref(),
-            Some("{\"http\":\"http://p:3128\"}")
-        );
+        assert_eq!(c.get("proxy.http").and_then(Value::as_str), Some("http://p:3128"));
+        assert_eq!(c.get_json("proxy").as_deref(), Some("{\"http\":\"http://p:3128\"}"));
         let mut over = Value::object();
         over.insert("log_level", "debug");
         c.merge(over).unwrap();
@@ -1083,9 +981,7 @@ mod tests {
             assert_eq!(v.get("e"), Some(&Value::Float(3.0)));
             assert_eq!(v.get("f"), Some(&Value::String("line1\nline2\n".into())));
             assert_eq!(v.get("g"), Some(&Value::String("folded text\n".into())));
-            let e = parse_yaml("a: !!python/object:os.system x")
-                .unwrap_err()
-                .to_string();
+            let e = parse_yaml("a: !!python/object:os.system x").unwrap_err().to_string();
             assert!(e.contains("could not determine a constructor"), "{e}");
             assert!(parse_yaml("a: !custom x").is_err());
             assert!(parse_yaml("a: !!int nope")
@@ -1105,12 +1001,7 @@ mod tests {
             assert_eq!(m.get("extra").and_then(Value::as_str), Some("x"));
             assert_eq!(v.get("n").unwrap().get("port"), Some(&Value::Int(2)));
             // PyYAML's key order: {'port': 3, 'extra': 'x', 'host': 'h'}.
-            let keys: Vec<&str> = m
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, _)| k.as_str())
-                .collect();
+            let keys: Vec<&str> = m.as_object().unwrap().iter().map(|(k, _)| k.as_str()).collect();
             assert_eq!(keys, ["port", "extra", "host"]);
             let v = y("a: &x {p: 1}\nb:\n  <<: [*x, {p: 2, q: 3}]\n");
             assert_eq!(v.get("b").unwrap().get("p"), Some(&Value::Int(1)));
@@ -1153,18 +1044,10 @@ mod tests {
             let deep = "[".repeat(300) + &"]".repeat(300);
             // Our limit, or the scanner's own.
             let e = parse_yaml(&deep).unwrap_err().to_string();
-            assert!(
-                e.contains("too deep") || e.contains("recursion limit"),
-                "{e}"
-            );
-            let deep_blocks: String = (0..300)
-                .map(|i| format!("{}k:\n", "  ".repeat(i)))
-                .collect();
+            assert!(e.contains("too deep") || e.contains("recursion limit"), "{e}");
+            let deep_blocks: String = (0..300).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
             let e = parse_yaml(&deep_blocks).unwrap_err().to_string();
-            assert!(
-                e.contains("too deep") || e.contains("recursion limit"),
-                "{e}"
-            );
+            assert!(e.contains("too deep") || e.contains("recursion limit"), "{e}");
         }
 
         #[test]
@@ -1179,10 +1062,7 @@ mod tests {
             assert_eq!(cfgs.len(), 2);
             let c = &cfgs[0];
             assert_eq!(c.name, "redisdb");
-            assert_eq!(
-                c.init_config.get("service").and_then(Value::as_str),
-                Some("cache")
-            );
+            assert_eq!(c.init_config.get("service").and_then(Value::as_str), Some("cache"));
             assert_eq!(c.instances.len(), 2);
             let i0 = &c.instances[0];
             assert_eq!(i0.get("port"), Some(&Value::Int(6379)));
@@ -1197,17 +1077,11 @@ mod tests {
                 c.instances[1].get("password").and_then(Value::as_str),
                 Some("p@ss:word")
             );
-            assert_eq!(
-                cfgs[1].instances[0].get("host").and_then(Value::as_str),
-                Some("flat")
-            );
+            assert_eq!(cfgs[1].instances[0].get("host").and_then(Value::as_str), Some("flat"));
 
             write(&d.join("broken.d/conf.yaml"), "instances:\n  - a: [1, 2\n");
             let e = load_check_configs(&d, "broken").unwrap_err().to_string();
-            assert!(
-                e.contains("broken.d/conf.yaml") && e.contains("invalid YAML"),
-                "{e}"
-            );
+            assert!(e.contains("broken.d/conf.yaml") && e.contains("invalid YAML"), "{e}");
             let e = load_check_configs(&d, "missing").unwrap_err().to_string();
             assert!(e.contains("no configuration for check \"missing\""), "{e}");
             std::fs::remove_dir_all(&d).unwrap();
@@ -1223,10 +1097,7 @@ mod tests {
             let mut c = HostConfig::with_defaults("h", &d);
             c.merge_yaml_file(&d.join("datadog.yaml")).unwrap();
             assert_eq!(c.hostname(), Some("from-file"));
-            assert_eq!(
-                c.get("proxy.https").and_then(Value::as_str),
-                Some("http://p")
-            );
+            assert_eq!(c.get("proxy.https").and_then(Value::as_str), Some("http://p"));
             assert_eq!(c.get_json("check_runners").as_deref(), Some("4"));
             write(&d.join("list.yaml"), "- a\n");
             assert!(c

@@ -333,6 +333,9 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
     Ok(v)
 }
 
+/// A `\u` escape not followed by four hex digits.
+const BAD_UNICODE_ESCAPE: &str = "Invalid \\u escape: expected four hex digits";
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
@@ -499,9 +502,9 @@ impl Parser<'_> {
         let h = self
             .s
             .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.err("Invalid \\uXXXX escape"))?;
-        let h = std::str::from_utf8(h).map_err(|_| self.err("Invalid \\uXXXX escape"))?;
-        let v = u32::from_str_radix(h, 16).map_err(|_| self.err("Invalid \\uXXXX escape"))?;
+            .ok_or_else(|| self.err(BAD_UNICODE_ESCAPE))?;
+        let h = std::str::from_utf8(h).map_err(|_| self.err(BAD_UNICODE_ESCAPE))?;
+        let v = u32::from_str_radix(h, 16).map_err(|_| self.err(BAD_UNICODE_ESCAPE))?;
         self.pos += 4;
         Ok(v)
     }
@@ -527,9 +530,7 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let c = self
-                        .peek()
-                        .ok_or_else(|| self.err("Unterminated string starting at"))?;
+                    let c = self.peek().ok_or_else(|| self.err("Unterminated string starting at"))?;
                     self.pos += 1;
                     match c {
                         b'"' => out.push('"'),
@@ -556,10 +557,7 @@ impl Parser<'_> {
                             } else {
                                 hi
                             };
-                            out.push(
-                                char::from_u32(cp)
-                                    .ok_or_else(|| self.err("Invalid \\uXXXX escape"))?,
-                            );
+                            out.push(char::from_u32(cp).ok_or_else(|| self.err(BAD_UNICODE_ESCAPE))?);
                         }
                         _ => {
                             self.pos -= 1;
@@ -664,9 +662,7 @@ fn from_python_depth(obj: &Bound<'_>, depth: usize) -> PyResult<Value> {
         for (k, v) in d.items() {
             let key = match from_python_depth(&k, depth + 1) {
                 Ok(Value::String(s)) => s,
-                Ok(v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null)) => {
-                    v.to_json()
-                }
+                Ok(v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null)) => v.to_json(),
                 _ => {
                     return Err(Error::type_error(format!(
                         "keys must be str, int, float, bool or None, not {}",
@@ -717,12 +713,7 @@ mod tests {
     #[test]
     fn decodes_nested_in_order_and_last_duplicate_wins() {
         let v = parse(r#"{"b": [1, {"x": null}], "a": "s", "b": 2}"#).unwrap();
-        let keys: Vec<&str> = v
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect();
+        let keys: Vec<&str> = v.as_object().unwrap().iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["b", "a"]);
         assert_eq!(v.get("b"), Some(&Value::Int(2)));
         assert_eq!(v.get("a").and_then(Value::as_str), Some("s"));
@@ -732,10 +723,7 @@ mod tests {
     #[test]
     fn decodes_escapes() {
         let v = parse(r#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00""#).unwrap();
-        assert_eq!(
-            v.as_str().unwrap(),
-            "a\"b\\c/d\u{8}\u{c}\n\r\t\u{e9}\u{1F600}"
-        );
+        assert_eq!(v.as_str().unwrap(), "a\"b\\c/d\u{8}\u{c}\n\r\t\u{e9}\u{1F600}");
         let raw = parse("\"caf\u{e9} \u{1F600}\"").unwrap();
         assert_eq!(raw.as_str().unwrap(), "caf\u{e9} \u{1F600}");
     }
@@ -770,10 +758,7 @@ mod tests {
     #[test]
     fn rejects_excessive_nesting() {
         let deep = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);
-        assert!(parse(&deep)
-            .unwrap_err()
-            .message
-            .contains("Nesting too deep"));
+        assert!(parse(&deep).unwrap_err().message.contains("Nesting too deep"));
         let ok = "[".repeat(100) + &"]".repeat(100);
         assert!(parse(&ok).is_ok());
     }
@@ -792,11 +777,7 @@ mod tests {
         );
         assert!(v.insert("i", 4i64));
         assert_eq!(v.get("i"), Some(&Value::Int(4)));
-        assert_eq!(
-            v.as_object().unwrap()[1].0,
-            "i",
-            "replacing keeps the position"
-        );
+        assert_eq!(v.as_object().unwrap()[1].0, "i", "replacing keeps the position");
         assert!(!Value::Null.insert("k", 1i64));
     }
 

@@ -91,11 +91,7 @@ impl SqlOptions {
                     let s = match val {
                         Value::Null => String::new(),
                         Value::String(s) => s.clone(),
-                        _ => {
-                            return Err(format!(
-                                "invalid obfuscation options: {key} must be a string"
-                            ))
-                        }
+                        _ => return Err(format!("invalid obfuscation options: {key} must be a string")),
                     };
                     if k == "dbms" {
                         o.dbms = s;
@@ -109,11 +105,7 @@ impl SqlOptions {
             match val {
                 Value::Bool(b) => *flag = *b,
                 Value::Null => {}
-                _ => {
-                    return Err(format!(
-                        "invalid obfuscation options: {key} must be a boolean"
-                    ))
-                }
+                _ => return Err(format!("invalid obfuscation options: {key} must be a boolean")),
             }
         }
         Ok(o)
@@ -181,10 +173,7 @@ pub fn obfuscate_sql(query: &str, options_json: &str) -> Result<String, String> 
 }
 
 /// Obfuscate with parsed options.
-pub fn obfuscate_sql_with_options(
-    query: &str,
-    opts: &SqlOptions,
-) -> Result<ObfuscatedQuery, String> {
+pub fn obfuscate_sql_with_options(query: &str, opts: &SqlOptions) -> Result<ObfuscatedQuery, String> {
     match opts.obfuscation_mode.as_str() {
         "" => {}
         "obfuscate_only" | "obfuscate_and_normalize" => {
@@ -483,9 +472,7 @@ impl<'a> Tokenizer<'a> {
                 }
                 _ => b(self, Tok::JsonKeyExists),
             },
-            '?' | '=' | ',' | ';' | '(' | ')' | '+' | '*' | '&' | '|' | '^' | ']' => {
-                b(self, Tok::Char(ch))
-            }
+            '?' | '=' | ',' | ';' | '(' | ')' | '+' | '*' | '&' | '|' | '^' | ']' => b(self, Tok::Char(ch)),
             '[' => {
                 if mssql {
                     self.scan_string(']', Tok::DoubleQuotedString)
@@ -879,10 +866,7 @@ impl<'a> Tokenizer<'a> {
         }
         if (kind == Tok::Id && buf.is_empty()) || buf.chars().all(char::is_whitespace) {
             // Keep the delimiters of an empty identifier or string.
-            return (
-                kind,
-                Some(Cow::Owned(format!("{delim}{delim}").into_bytes())),
-            );
+            return (kind, Some(Cow::Owned(format!("{delim}{delim}").into_bytes())));
         }
         (kind, Some(Cow::Owned(buf.into_bytes())))
     }
@@ -970,10 +954,7 @@ impl MetadataFilter {
     fn filter<'a>(&mut self, token: Tok, last: Tok, buf: Buf<'a>) -> (Tok, Buf<'a>) {
         let bytes = buf.as_deref().unwrap_or_default();
         if self.comments && token == Tok::Comment {
-            let c = String::from_utf8_lossy(bytes)
-                .replace('\n', " ")
-                .trim()
-                .to_owned();
+            let c = String::from_utf8_lossy(bytes).replace('\n', " ").trim().to_owned();
             self.md.size += c.len() as i64;
             self.md.comments.push(c);
         }
@@ -1030,25 +1011,15 @@ fn mark_filtered_groupable(t: Tok) -> Tok {
 }
 
 fn is_filtered_groupable(t: Tok) -> bool {
-    matches!(
-        t,
-        Tok::FilteredGroupable | Tok::FilteredGroupableParenthesis
-    )
+    matches!(t, Tok::FilteredGroupable | Tok::FilteredGroupableParenthesis)
 }
 
-fn discard_filter<'a>(
-    keep_alias: bool,
-    token: Tok,
-    last: Tok,
-    buf: Buf<'a>,
-) -> Result<(Tok, Buf<'a>), String> {
+fn discard_filter<'a>(keep_alias: bool, token: Tok, last: Tok, buf: Buf<'a>) -> Result<(Tok, Buf<'a>), String> {
     match last {
         Tok::FilteredBracketedIdentifier if token != Tok::Char(']') => {
             // Inside an MSSQL [bracketed identifier] after AS: keep discarding.
             if token != Tok::Id {
-                return Err(format!(
-                    "expected identifier in bracketed filter, got {token:?}"
-                ));
+                return Err(format!("expected identifier in bracketed filter, got {token:?}"));
             }
             return Ok((Tok::FilteredBracketedIdentifier, None));
         }
@@ -1071,12 +1042,7 @@ fn discard_filter<'a>(
     })
 }
 
-fn replace_filter<'a>(
-    replace_digits_opt: bool,
-    token: Tok,
-    last: Tok,
-    buf: Buf<'a>,
-) -> (Tok, Buf<'a>) {
+fn replace_filter<'a>(replace_digits_opt: bool, token: Tok, last: Tok, buf: Buf<'a>) -> (Tok, Buf<'a>) {
     let q = || Some(Cow::Borrowed(&b"?"[..]));
     if last == Tok::Savepoint || (last == Tok::Char('=') && token == Tok::DoubleQuotedString) {
         return (mark_filtered_groupable(token), q());
@@ -1107,8 +1073,7 @@ struct GroupingFilter {
 
 impl GroupingFilter {
     fn filter<'a>(&mut self, token: Tok, last: Tok, buf: Buf<'a>) -> (Tok, Buf<'a>) {
-        if (last == Tok::Char('(') && is_filtered_groupable(token))
-            || (token == Tok::Char('(') && self.group_multi > 0)
+        if (last == Tok::Char('(') && is_filtered_groupable(token)) || (token == Tok::Char('(') && self.group_multi > 0)
         {
             self.group_multi += 1;
         }
@@ -1125,9 +1090,7 @@ impl GroupingFilter {
             if self.group_filter > 1 {
                 return (mark_filtered_groupable(token), None);
             }
-        } else if (self.group_filter > 0 && matches!(token, Tok::Char(',') | Tok::Char('?')))
-            || self.group_multi > 1
-        {
+        } else if (self.group_filter > 0 && matches!(token, Tok::Char(',') | Tok::Char('?'))) || self.group_multi > 1 {
             // Inside a group: a separator, or a token of a repeated group.
             return (mark_filtered_groupable(token), None);
         } else if !matches!(token, Tok::Char(',') | Tok::Char('(') | Tok::Char(')')) {
@@ -1161,10 +1124,7 @@ fn attempt(tok: &mut Tokenizer<'_>) -> Result<ObfuscatedQuery, String> {
             break;
         }
         if token == Tok::LexError {
-            return Err(tok
-                .err
-                .clone()
-                .unwrap_or_else(|| "unknown lexing error".into()));
+            return Err(tok.err.clone().unwrap_or_else(|| "unknown lexing error".into()));
         }
         let (token, buf) = metadata.filter(token, last, buf);
         let (token, buf) = discard_filter(opts.keep_sql_alias, token, last, buf)?;
@@ -1225,22 +1185,13 @@ mod tests {
                 "SELECT * FROM t WHERE a = 1.5e10 OR b = -3 OR c = .5",
                 "SELECT * FROM t WHERE a = ? OR b = ? OR c = ?",
             ),
-            (
-                "SELECT * FROM t WHERE h = 0xDEADbeef",
-                "SELECT * FROM t WHERE h = ?",
-            ),
+            ("SELECT * FROM t WHERE h = 0xDEADbeef", "SELECT * FROM t WHERE h = ?"),
             (
                 "SELECT * FROM t WHERE x IS NULL AND ok = TRUE AND no = false",
                 "SELECT * FROM t WHERE x IS ? AND ok = ? AND no = ?",
             ),
-            (
-                "SELECT * FROM t WHERE s = 'it''s'",
-                "SELECT * FROM t WHERE s = ?",
-            ),
-            (
-                "SELECT * FROM t WHERE s = 'a\\'b'",
-                "SELECT * FROM t WHERE s = ?",
-            ),
+            ("SELECT * FROM t WHERE s = 'it''s'", "SELECT * FROM t WHERE s = ?"),
+            ("SELECT * FROM t WHERE s = 'a\\'b'", "SELECT * FROM t WHERE s = ?"),
             (
                 "SELECT * FROM t WHERE id = $1 AND n = %s AND m = %(name)s",
                 "SELECT * FROM t WHERE id = ? AND n = ? AND m = ?",
@@ -1304,10 +1255,7 @@ mod tests {
             keep_sql_alias: true,
             ..Default::default()
         };
-        assert_eq!(
-            with(q, &o).query,
-            "SELECT username AS person FROM users WHERE id = ?"
-        );
+        assert_eq!(with(q, &o).query, "SELECT username AS person FROM users WHERE id = ?");
     }
 
     #[test]
@@ -1341,9 +1289,7 @@ mod tests {
         assert_eq!(r.metadata.tables_csv, "clients,owners");
         assert_eq!(r.metadata.commands, ["SELECT", "BEGIN", "INSERT", "COMMIT"]);
         assert_eq!(r.metadata.comments, ["/* Multi-line comment */"]);
-        let expected_size = "clients,owners".len()
-            + "SELECTBEGININSERTCOMMIT".len()
-            + "/* Multi-line comment */".len();
+        let expected_size = "clients,owners".len() + "SELECTBEGININSERTCOMMIT".len() + "/* Multi-line comment */".len();
         assert_eq!(r.metadata.size, expected_size as i64);
 
         let q = "\n-- Single line comment\n-- Another single line comment\n-- Another another single line comment\nGRANT USAGE, DELETE ON SCHEMA datadog TO datadog";
@@ -1357,10 +1303,7 @@ mod tests {
             replace_digits: true,
             ..all.clone()
         };
-        let r = with(
-            "SELECT * FROM (VALUES (1, 'dog')) AS d (id, animal)",
-            &digits,
-        );
+        let r = with("SELECT * FROM (VALUES (1, 'dog')) AS d (id, animal)", &digits);
         assert_eq!(r.query, "SELECT * FROM ( VALUES ( ? ) ) ( id, animal )");
         assert_eq!(r.metadata.tables_csv, "");
         let r = with(
@@ -1375,7 +1318,10 @@ mod tests {
 
         let r = with(
             "CREATE TRIGGER dogwatcher SELECT ON w1 BEFORE (UPDATE d1 SET (c1, c2, c3) = (c1 + 1, c2 + 1, c3 + 1))",
-            &SqlOptions { collect_comments: false, ..all },
+            &SqlOptions {
+                collect_comments: false,
+                ..all
+            },
         );
         assert_eq!(
             r.query,
@@ -1413,7 +1359,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            with("SELECT data->>'name', data #> '{a}' FROM t WHERE data @> '{\"x\": 1}' AND data ? 'k'", &o).query,
+            with(
+                "SELECT data->>'name', data #> '{a}' FROM t WHERE data @> '{\"x\": 1}' AND data ? 'k'",
+                &o
+            )
+            .query,
             "SELECT data ->> ? data #> ? FROM t WHERE data @> ? AND data ? ?"
         );
     }
@@ -1421,10 +1371,7 @@ mod tests {
     #[test]
     fn errors_are_clear_never_pass_through() {
         assert_eq!(obfuscate_sql("", "").unwrap_err(), "result is empty");
-        assert_eq!(
-            obfuscate_sql("  -- only a comment", "").unwrap_err(),
-            "result is empty"
-        );
+        assert_eq!(obfuscate_sql("  -- only a comment", "").unwrap_err(), "result is empty");
         let e = obfuscate_sql("SELECT 'unterminated", "").unwrap_err();
         assert!(e.contains("unexpected EOF in string"), "{e}");
         assert!(e.starts_with("at position"), "{e}");
@@ -1440,12 +1387,11 @@ mod tests {
         assert!(obfuscate_sql("select 1", "{\"table_names\": 1}")
             .unwrap_err()
             .contains("must be a boolean"));
-        assert!(obfuscate_sql(
-            "select 1",
-            "{\"obfuscation_mode\": \"obfuscate_and_normalize\"}"
-        )
-        .unwrap_err()
-        .contains("not supported"));
+        assert!(
+            obfuscate_sql("select 1", "{\"obfuscation_mode\": \"obfuscate_and_normalize\"}")
+                .unwrap_err()
+                .contains("not supported")
+        );
         assert_eq!(
             obfuscate_sql("select 1", "{\"obfuscation_mode\": \"bogus\"}").unwrap_err(),
             "invalid obfuscation mode: bogus"
@@ -1468,9 +1414,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.dbms, "postgresql");
-        assert!(
-            o.table_names && o.collect_commands && o.return_json_metadata && !o.collect_comments
-        );
+        assert!(o.table_names && o.collect_commands && o.return_json_metadata && !o.collect_comments);
         let out = obfuscate_sql(
             "SELECT * FROM users WHERE id = 123 AND name = 'alice'",
             r#"{"table_names": true, "collect_commands": true, "return_json_metadata": true}"#,
@@ -1483,10 +1427,7 @@ mod tests {
         );
         let md = v.get("metadata").unwrap();
         assert_eq!(md.get("tables_csv").and_then(Value::as_str), Some("users"));
-        assert_eq!(
-            md.get("commands"),
-            Some(&Value::Array(vec!["SELECT".into()]))
-        );
+        assert_eq!(md.get("commands"), Some(&Value::Array(vec!["SELECT".into()])));
         assert_eq!(md.get("comments"), Some(&Value::Null));
         assert_eq!(md.get("Size"), Some(&Value::Int(11)));
     }

@@ -56,10 +56,7 @@ pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
         }
     }
     let package = package.expect("MODULES contains the package");
-    let stubs = py
-        .import("sys")?
-        .getattr("modules")?
-        .get_item("checks.stubs")?;
+    let stubs = py.import("sys")?.getattr("modules")?.get_item("checks.stubs")?;
     package.setattr("stubs", stubs)?;
     Ok(package)
 }

@@ -26,7 +26,11 @@ pub fn run_configured<E>(
     let mut index = 0;
     for config in configs {
         for instance in &config.instances {
-            let origin0 = Origin { check: name, instance: index, run: 0 };
+            let origin0 = Origin {
+                check: name,
+                instance: index,
+                run: 0,
+            };
             index += 1;
             let class = match &class {
                 Ok(c) => c,

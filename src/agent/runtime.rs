@@ -38,7 +38,10 @@ pub struct LoadError {
 
 impl LoadError {
     fn new(message: impl Into<String>) -> LoadError {
-        LoadError { message: message.into(), traceback: None }
+        LoadError {
+            message: message.into(),
+            traceback: None,
+        }
     }
 
     fn from_python(context: &str, e: &Error) -> LoadError {
@@ -103,7 +106,9 @@ pub fn base_classes(py: Python<'_>) -> Vec<Bound<'_>> {
 pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<CheckClass, LoadError> {
     let bases = base_classes(py);
     if bases.is_empty() {
-        return Err(LoadError::new("no AgentCheck base class is importable (pyhost's `checks` package is not installed)"));
+        return Err(LoadError::new(
+            "no AgentCheck base class is importable (pyhost's `checks` package is not installed)",
+        ));
     }
     let wheel = format!("datadog_checks.{name}");
     let (module_name, module) = match py.import(&wheel) {
@@ -112,7 +117,12 @@ pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<Check
             Ok(m) => (name.to_string(), m),
             Err(e) => return Err(LoadError::from_python(&format!("unable to import module '{name}'"), &e)),
         },
-        Err(e) => return Err(LoadError::from_python(&format!("unable to import module '{wheel}'"), &e)),
+        Err(e) => {
+            return Err(LoadError::from_python(
+                &format!("unable to import module '{wheel}'"),
+                &e,
+            ))
+        }
     };
     let class = find_subclass(py, &module, &bases)
         .map_err(|e| LoadError::from_python(&format!("unable to inspect module '{module_name}'"), &e))?
@@ -121,8 +131,18 @@ pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<Check
                 "unable to find a subclass of the base check in module '{module_name}': cannot find a subclass"
             ))
         })?;
-    let version = module.getattr_opt("__version__").ok().flatten().and_then(|v| v.extract::<String>().ok());
-    Ok(CheckClass { name: name.to_string(), module_name, module: module.unbind(), class: class.unbind(), version })
+    let version = module
+        .getattr_opt("__version__")
+        .ok()
+        .flatten()
+        .and_then(|v| v.extract::<String>().ok());
+    Ok(CheckClass {
+        name: name.to_string(),
+        module_name,
+        module: module.unbind(),
+        class: class.unbind(),
+        version,
+    })
 }
 
 /// True if `e` is the ModuleNotFoundError for `wanted` or one of its parent
@@ -133,7 +153,10 @@ fn is_missing_module(e: &Error, wanted: &str) -> bool {
     }
     let missing = e.as_python().and_then(|p| {
         let py_msg = p.message();
-        py_msg.strip_prefix("No module named '").and_then(|s| s.strip_suffix('\'')).map(str::to_owned)
+        py_msg
+            .strip_prefix("No module named '")
+            .and_then(|s| s.strip_suffix('\''))
+            .map(str::to_owned)
     });
     match missing {
         Some(m) => wanted == m || wanted.starts_with(&format!("{m}.")),
@@ -148,7 +171,9 @@ fn find_subclass<'py>(py: Python<'py>, module: &Bound<'py>, bases: &[Bound<'py>]
     let issubclass = py.builtins()?.getattr("issubclass")?;
     for name in dir.iter()? {
         let name = name?;
-        let Ok(attr) = module.getattr(name.to_str()?) else { continue };
+        let Ok(attr) = module.getattr(name.to_str()?) else {
+            continue;
+        };
         // SAFETY: GIL held; a type check on a live object.
         if unsafe { crate::ffi::PyType_Check(attr.as_ptr()) } == 0 {
             continue;
@@ -178,7 +203,12 @@ fn find_subclass<'py>(py: Python<'py>, module: &Bound<'py>, bases: &[Bound<'py>]
 /// the same inputs), so it is stable across runs and restarts.
 pub fn check_id(name: &str, instance: &Value, init_config: &Value) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in instance.to_json().bytes().chain([0u8]).chain(init_config.to_json().bytes()) {
+    for b in instance
+        .to_json()
+        .bytes()
+        .chain([0u8])
+        .chain(init_config.to_json().bytes())
+    {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -206,7 +236,8 @@ pub fn instantiate<'py>(
         kwargs.set_item("instances", Tuple::new(py, &[inst]))?;
         class.class.bind(py).call((), Some(&kwargs))
     };
-    let check = build().map_err(|e| LoadError::from_python(&format!("could not instantiate check '{}'", class.name), &e))?;
+    let check =
+        build().map_err(|e| LoadError::from_python(&format!("could not instantiate check '{}'", class.name), &e))?;
     check
         .setattr("check_id", check_id)
         .map_err(|e| LoadError::from_python(&format!("could not set check_id of '{}'", class.name), &e))?;
@@ -245,13 +276,19 @@ pub fn run_check(check: &Bound<'_>) -> RunOutcome {
         },
         Err(e) => {
             let (msg, tb) = match e.as_python() {
-                Some(p) => (format!("{}: {}", p.type_name(), p.message()), p.traceback().map(str::to_owned)),
+                Some(p) => (
+                    format!("{}: {}", p.type_name(), p.message()),
+                    p.traceback().map(str::to_owned),
+                ),
                 None => (e.to_string(), None),
             };
             error_result(&msg, tb.as_deref())
         }
     };
-    let warnings = match check.call_method0("get_warnings").and_then(|w| w.extract::<Vec<String>>()) {
+    let warnings = match check
+        .call_method0("get_warnings")
+        .and_then(|w| w.extract::<Vec<String>>())
+    {
         Ok(w) => w,
         Err(e) => vec![format!("error invoking 'get_warnings' method: {e}")],
     };

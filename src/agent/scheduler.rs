@@ -41,9 +41,7 @@ use super::aggregator::now_secs;
 use super::config::{check_config_files, discover_check_names, load_check_configs, CheckConfig};
 use super::host::AgentHost;
 use super::json::{self, Value};
-use super::runtime::{
-    cancel_check, check_id, instantiate, load_check_class, run_check, LoadError, RunOutcome,
-};
+use super::runtime::{cancel_check, check_id, instantiate, load_check_class, run_check, LoadError, RunOutcome};
 use super::sinks::{Report, RunReport, RunStatus, Sink};
 use crate::{JobError, JobHandle, JobOptions, Py, Python, WorkerPool};
 
@@ -174,13 +172,7 @@ fn forget_modules(py: Python<'_>, name: &str) -> crate::Result<()> {
     py.run(&source, None, None)
 }
 
-fn load_in_python(
-    py: Python<'_>,
-    name: &str,
-    configs: &[CheckConfig],
-    fresh: bool,
-    default: Duration,
-) -> Loaded {
+fn load_in_python(py: Python<'_>, name: &str, configs: &[CheckConfig], fresh: bool, default: Duration) -> Loaded {
     if fresh {
         if let Err(e) = forget_modules(py, name) {
             let err = LoadError {
@@ -207,13 +199,8 @@ fn load_in_python(
     for config in configs {
         for instance in &config.instances {
             let id = check_id(name, instance, &config.init_config);
-            let r = instantiate(py, &class, &config.init_config, instance, &id).map(|obj| {
-                (
-                    id,
-                    obj.unbind(),
-                    interval_of(instance, &config.init_config, default),
-                )
-            });
+            let r = instantiate(py, &class, &config.init_config, instance, &id)
+                .map(|obj| (id, obj.unbind(), interval_of(instance, &config.init_config, default)));
             instances.push((index, r));
             index += 1;
         }
@@ -264,12 +251,7 @@ impl Scheduler {
     /// A scheduler over `pool`, reporting to `sinks`. The interpreter must be
     /// running with the built-in modules and `checks` package installed,
     /// and `host` installed as the process's host.
-    pub fn new(
-        opts: SchedulerOptions,
-        host: Arc<AgentHost>,
-        pool: WorkerPool,
-        sinks: Vec<Box<dyn Sink>>,
-    ) -> Scheduler {
+    pub fn new(opts: SchedulerOptions, host: Arc<AgentHost>, pool: WorkerPool, sinks: Vec<Box<dyn Sink>>) -> Scheduler {
         Scheduler {
             opts,
             host,
@@ -299,11 +281,7 @@ impl Scheduler {
         }
         if self.opts.once {
             let now = Instant::now();
-            for inst in self
-                .checks
-                .values_mut()
-                .flat_map(|c| c.instances.iter_mut())
-            {
+            for inst in self.checks.values_mut().flat_map(|c| c.instances.iter_mut()) {
                 inst.next_due = now;
             }
             self.launch_due();
@@ -342,9 +320,7 @@ impl Scheduler {
             .pool
             .shutdown_timeout(crate::worker::ShutdownMode::Drain, Duration::from_secs(2));
         if !all_joined {
-            eprintln!(
-                "WARN     pyhost: some workers are still stuck in a check; exiting without them"
-            );
+            eprintln!("WARN     pyhost: some workers are still stuck in a check; exiting without them");
         }
     }
 
@@ -382,20 +358,15 @@ impl Scheduler {
         let default = self.opts.default_interval;
         let first_interval = configs
             .iter()
-            .flat_map(|c| {
-                c.instances
-                    .iter()
-                    .map(move |i| interval_of(i, &c.init_config, default))
-            })
+            .flat_map(|c| c.instances.iter().map(move |i| interval_of(i, &c.init_config, default)))
             .next()
             .unwrap_or(default);
         let job_name = name.to_string();
         let result = self
             .pool
-            .submit_with(
-                JobOptions::new().timeout(self.opts.check_timeout),
-                move |py| Ok(load_in_python(py, &job_name, &configs, reload, default)),
-            )
+            .submit_with(JobOptions::new().timeout(self.opts.check_timeout), move |py| {
+                Ok(load_in_python(py, &job_name, &configs, reload, default))
+            })
             .and_then(JobHandle::wait);
         let loaded = match result {
             Ok(l) => l,
@@ -457,14 +428,7 @@ impl Scheduler {
         self.checks.insert(name.to_string(), entry);
     }
 
-    fn mark_broken(
-        &mut self,
-        name: &str,
-        entry: &mut CheckEntry,
-        err: LoadError,
-        reload: bool,
-        every: Duration,
-    ) {
+    fn mark_broken(&mut self, name: &str, entry: &mut CheckEntry, err: LoadError, reload: bool, every: Duration) {
         emit(
             &mut self.sinks,
             &Report::LoadError {
@@ -547,10 +511,7 @@ impl Scheduler {
                 };
                 inst.runs += 1;
                 let started = Instant::now();
-                match self
-                    .pool
-                    .try_submit_with(JobOptions::new().timeout(timeout), job)
-                {
+                match self.pool.try_submit_with(JobOptions::new().timeout(timeout), job) {
                     Ok(handle) => {
                         inst.running = Some(Running {
                             handle,
@@ -587,11 +548,7 @@ impl Scheduler {
             .flat_map(|c| c.instances.iter_mut())
             .chain(self.retired.iter_mut())
         {
-            if inst
-                .running
-                .as_ref()
-                .is_some_and(|r| r.handle.is_finished())
-            {
+            if inst.running.as_ref().is_some_and(|r| r.handle.is_finished()) {
                 let running = inst.running.take().expect("checked above");
                 finished.push((
                     inst.check.clone(),
@@ -610,8 +567,7 @@ impl Scheduler {
                     let errors = if outcome.result.is_empty() {
                         Value::Array(Vec::new())
                     } else {
-                        json::parse(&outcome.result)
-                            .unwrap_or_else(|_| error_value(&outcome.result))
+                        json::parse(&outcome.result).unwrap_or_else(|_| error_value(&outcome.result))
                     };
                     let status = if outcome.is_ok() {
                         RunStatus::Ok
@@ -622,14 +578,13 @@ impl Scheduler {
                 }
                 Err(JobError::TimedOut) => {
                     self.cancel_object(object);
-                    let msg = format!("the run passed the check timeout ({:?}) (pyhost.JobTimeout raised in it); cancel() was called", self.opts.check_timeout);
+                    let msg = format!(
+                        "the run passed the check timeout ({:?}) (pyhost.JobTimeout raised in it); cancel() was called",
+                        self.opts.check_timeout
+                    );
                     (RunStatus::TimedOut, error_value(&msg), Vec::new())
                 }
-                Err(JobError::Cancelled) => (
-                    RunStatus::Cancelled,
-                    error_value("the run was cancelled"),
-                    Vec::new(),
-                ),
+                Err(JobError::Cancelled) => (RunStatus::Cancelled, error_value("the run was cancelled"), Vec::new()),
                 Err(e) => (RunStatus::Error, error_value(&e.to_string()), Vec::new()),
             };
             let flush = self.host.aggregator.flush(&id, now_secs());
@@ -665,12 +620,7 @@ impl Scheduler {
         let Ok(names) = discover_check_names(&self.opts.conf_dir) else {
             return;
         };
-        let gone: Vec<String> = self
-            .checks
-            .keys()
-            .filter(|k| !names.contains(k))
-            .cloned()
-            .collect();
+        let gone: Vec<String> = self.checks.keys().filter(|k| !names.contains(k)).cloned().collect();
         for name in gone {
             if let Some(entry) = self.checks.remove(&name) {
                 self.retire(entry.instances);

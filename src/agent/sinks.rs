@@ -140,7 +140,10 @@ impl Sink for StderrSink {
                 reload,
             } => {
                 let what = if reload { "reloaded" } else { "loaded" };
-                writeln!(err, "INFO     pyhost: {what} check {check} from module {module} ({instances} instance(s))")
+                writeln!(
+                    err,
+                    "INFO     pyhost: {what} check {check} from module {module} ({instances} instance(s))"
+                )
             }
             Report::LoadError {
                 check,
@@ -150,15 +153,11 @@ impl Sink for StderrSink {
             } => {
                 let what = if reload { "reload of" } else { "load of" };
                 let inst = instance.map_or(String::new(), |i| format!(" instance {i}"));
-                writeln!(
-                    err,
-                    "ERROR    pyhost: {what} check {check}{inst} failed: {error}"
-                )
+                writeln!(err, "ERROR    pyhost: {what} check {check}{inst} failed: {error}")
             }
-            Report::Unloaded { check } => writeln!(
-                err,
-                "INFO     pyhost: check {check} unscheduled (no configuration)"
-            ),
+            Report::Unloaded { check } => {
+                writeln!(err, "INFO     pyhost: check {check} unscheduled (no configuration)")
+            }
             Report::Skipped {
                 check,
                 instance,
@@ -178,11 +177,7 @@ impl Sink for StderrSink {
                         let m = e.get("message").and_then(Value::as_str).unwrap_or("");
                         msg.push_str("; ");
                         msg.push_str(m);
-                        if let Some(tb) = e
-                            .get("traceback")
-                            .and_then(Value::as_str)
-                            .filter(|t| !t.is_empty())
-                        {
+                        if let Some(tb) = e.get("traceback").and_then(Value::as_str).filter(|t| !t.is_empty()) {
                             msg.push('\n');
                             msg.push_str(tb.trim_end());
                         }
@@ -245,12 +240,7 @@ pub fn table_rows(flush: &Flush) -> Vec<[String; 4]> {
         let mut tags = b.tags.clone();
         tags.push(format!("lower_bound:{}", show_value(b.lower_bound)));
         tags.push(format!("upper_bound:{}", show_value(b.upper_bound)));
-        rows.push([
-            b.name.clone(),
-            "bucket".into(),
-            b.count.to_string(),
-            tags.join(","),
-        ]);
+        rows.push([b.name.clone(), "bucket".into(), b.count.to_string(), tags.join(",")]);
     }
     for sc in &flush.service_checks {
         let status = match sc.status {
@@ -293,12 +283,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
         let rows = table_rows(&r.flush);
         if !rows.is_empty() {
             let header = ["CHECK", "METRIC", "TYPE", "VALUE", "TAGS"];
-            let mut width = [
-                header[0].len(),
-                header[1].len(),
-                header[2].len(),
-                header[3].len(),
-            ];
+            let mut width = [header[0].len(), header[1].len(), header[2].len(), header[3].len()];
             width[0] = width[0].max(r.check.len());
             for row in &rows {
                 for i in 0..3 {
@@ -484,10 +469,7 @@ impl<W: Write + Send> Sink for JsonSink<W> {
 // ---- DogStatsD ------------------------------------------------------------------
 
 fn raw_str<'a>(e: &'a Event, key: &str) -> Option<&'a str> {
-    e.raw
-        .as_ref()
-        .and_then(|r| r.get(key))
-        .and_then(Value::as_str)
+    e.raw.as_ref().and_then(|r| r.get(key)).and_then(Value::as_str)
 }
 
 /// An event's title, text and tags, from its fields or its raw dict
@@ -512,12 +494,7 @@ fn event_parts(e: &Event) -> (String, String, Vec<String>) {
             .as_ref()
             .and_then(|r| r.get("tags"))
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default(),
     };
     (title, text, tags)
@@ -540,13 +517,7 @@ fn clean_name(name: &str) -> String {
 /// A tag as DogStatsD can carry it: `,` and `|` (separators) and newlines become `_`.
 fn clean_tag(tag: &str) -> String {
     tag.chars()
-        .map(|c| {
-            if matches!(c, ',' | '|' | '\n' | '\r') {
-                '_'
-            } else {
-                c
-            }
-        })
+        .map(|c| if matches!(c, ',' | '|' | '\n' | '\r') { '_' } else { c })
         .collect()
 }
 
@@ -661,14 +632,11 @@ pub struct DogStatsdSink {
 impl DogStatsdSink {
     /// A sink sending to `addr` (`HOST:PORT`) from an ephemeral local port.
     pub fn connect(addr: &str) -> io::Result<DogStatsdSink> {
-        let target = addr.to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("{addr}: no address"))
-        })?;
-        let local = if target.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        };
+        let target = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{addr}: no address")))?;
+        let local = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
         let socket = UdpSocket::bind(local)?;
         socket.connect(target)?;
         Ok(DogStatsdSink { socket })
@@ -721,10 +689,7 @@ mod tests {
             format_serie(&serie("a.b", 1.5, SerieKind::Gauge, &["x:1", "y"])).unwrap(),
             "a.b:1.5|g|#x:1,y"
         );
-        assert_eq!(
-            format_serie(&serie("c", 3.0, SerieKind::Count, &[])).unwrap(),
-            "c:3|c"
-        );
+        assert_eq!(format_serie(&serie("c", 3.0, SerieKind::Count, &[])).unwrap(), "c:3|c");
         assert_eq!(
             format_serie(&serie("r", 0.25, SerieKind::Rate, &["t"])).unwrap(),
             "r:0.25|g|#t"
@@ -752,10 +717,7 @@ mod tests {
             hostname: "h".into(),
             message: "down\nhard".into(),
         };
-        assert_eq!(
-            format_service_check(&sc),
-            "_sc|demo.can_connect|2|#a:1,b|m:down\\nhard"
-        );
+        assert_eq!(format_service_check(&sc), "_sc|demo.can_connect|2|#a:1,b|m:down\\nhard");
         sc.tags.clear();
         sc.message.clear();
         assert_eq!(format_service_check(&sc), "_sc|demo.can_connect|2");
@@ -799,10 +761,7 @@ mod tests {
             .collect();
         let (datagrams, dropped) = batch_lines(&lines, MAX_DATAGRAM);
         assert!(dropped.is_empty());
-        assert!(
-            datagrams.len() > 1,
-            "100 lines of ~30 bytes need several datagrams"
-        );
+        assert!(datagrams.len() > 1, "100 lines of ~30 bytes need several datagrams");
         for d in &datagrams {
             assert!(d.len() <= MAX_DATAGRAM, "datagram of {} bytes", d.len());
             assert!(!d.starts_with('\n') && !d.ends_with('\n'));
@@ -817,10 +776,7 @@ mod tests {
             }
         }
         let rejoined: Vec<&str> = datagrams.iter().flat_map(|d| d.split('\n')).collect();
-        assert_eq!(
-            rejoined,
-            lines.iter().map(String::as_str).collect::<Vec<_>>()
-        );
+        assert_eq!(rejoined, lines.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     #[test]
@@ -841,9 +797,7 @@ mod tests {
     #[test]
     fn udp_sink_sends_batches() {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        server
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        server.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut sink = DogStatsdSink::connect(&server.local_addr().unwrap().to_string()).unwrap();
         let flush = Flush {
             series: (0..80)
@@ -868,12 +822,7 @@ mod tests {
         while got.len() < 80 {
             let n = server.recv(&mut buf).unwrap();
             assert!(n <= MAX_DATAGRAM);
-            got.extend(
-                std::str::from_utf8(&buf[..n])
-                    .unwrap()
-                    .split('\n')
-                    .map(str::to_owned),
-            );
+            got.extend(std::str::from_utf8(&buf[..n]).unwrap().split('\n').map(str::to_owned));
         }
         assert_eq!(got[0], "m0:0|g|#k:v");
         assert_eq!(got[79], "m79:79|g|#k:v");

@@ -30,10 +30,7 @@ use std::process::{Command, Stdio};
 /// Errors: an empty `argv`, or an `env` key that is empty or contains `=`
 /// or NUL (`InvalidInput`); a program that cannot be started (the spawn
 /// error, with the program's name in the message).
-pub fn subprocess_output(
-    argv: &[String],
-    env: Option<&[(String, String)]>,
-) -> io::Result<(String, String, i32)> {
+pub fn subprocess_output(argv: &[String], env: Option<&[(String, String)]>) -> io::Result<(String, String, i32)> {
     let Some((program, args)) = argv.split_first() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -157,8 +154,7 @@ mod tests {
 
     #[test]
     fn never_uses_a_shell() {
-        let (out, _, code) =
-            subprocess_output(&argv(&["echo", "$HOME; rm -rf /tmp/x", "`id`"]), None).unwrap();
+        let (out, _, code) = subprocess_output(&argv(&["echo", "$HOME; rm -rf /tmp/x", "`id`"]), None).unwrap();
         assert_eq!(out, "$HOME; rm -rf /tmp/x `id`\n");
         assert_eq!(code, 0);
     }
@@ -213,8 +209,7 @@ mod tests {
 
     #[test]
     fn missing_binary_and_empty_argv_are_errors() {
-        let e =
-            subprocess_output(&argv(&["/nonexistent/pyhost-no-such-binary"]), None).unwrap_err();
+        let e = subprocess_output(&argv(&["/nonexistent/pyhost-no-such-binary"]), None).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(e.to_string().contains("pyhost-no-such-binary"), "{e}");
         let e = subprocess_output(&argv(&["pyhost-no-such-binary"]), Some(&[])).unwrap_err();

@@ -64,10 +64,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
-        let mut value = |flag: &str| {
-            args.next()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
+        let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
         match a.as_str() {
             "--conf-dir" => o.conf_dir = value("--conf-dir")?.into(),
             "--checks-dir" => o.checks_dir = value("--checks-dir")?.into(),
@@ -92,9 +89,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
             }
             "--dogstatsd" => o.dogstatsd = Some(value("--dogstatsd")?),
             "--duration" => o.duration = Some(seconds("--duration", &value("--duration")?)?),
-            "--check-timeout" => {
-                o.check_timeout = seconds("--check-timeout", &value("--check-timeout")?)?
-            }
+            "--check-timeout" => o.check_timeout = seconds("--check-timeout", &value("--check-timeout")?)?,
             "--once" => o.once = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             s => return Err(format!("unexpected argument {s}\n{USAGE}")),
@@ -155,11 +150,7 @@ fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(v) = &opts.venv {
         if !v.join("pyvenv.cfg").is_file() {
-            return Err(format!(
-                "{} is not a virtual environment (no pyvenv.cfg)",
-                v.display()
-            )
-            .into());
+            return Err(format!("{} is not a virtual environment (no pyvenv.cfg)", v.display()).into());
         }
         builder = builder.venv(std::fs::canonicalize(v)?);
     }

@@ -79,8 +79,7 @@ pub struct pyhost_init_options {
 const _: () = {
     ["Size of pyhost_init_options"][::std::mem::size_of::<pyhost_init_options>() - 64usize];
     ["Alignment of pyhost_init_options"][::std::mem::align_of::<pyhost_init_options>() - 8usize];
-    ["Offset of field: pyhost_init_options::isolated"]
-        [::std::mem::offset_of!(pyhost_init_options, isolated) - 0usize];
+    ["Offset of field: pyhost_init_options::isolated"][::std::mem::offset_of!(pyhost_init_options, isolated) - 0usize];
     ["Offset of field: pyhost_init_options::install_signal_handlers"]
         [::std::mem::offset_of!(pyhost_init_options, install_signal_handlers) - 4usize];
     ["Offset of field: pyhost_init_options::utf8_mode"]
@@ -89,16 +88,13 @@ const _: () = {
         [::std::mem::offset_of!(pyhost_init_options, site_import) - 12usize];
     ["Offset of field: pyhost_init_options::write_bytecode"]
         [::std::mem::offset_of!(pyhost_init_options, write_bytecode) - 16usize];
-    ["Offset of field: pyhost_init_options::home"]
-        [::std::mem::offset_of!(pyhost_init_options, home) - 24usize];
+    ["Offset of field: pyhost_init_options::home"][::std::mem::offset_of!(pyhost_init_options, home) - 24usize];
     ["Offset of field: pyhost_init_options::program_name"]
         [::std::mem::offset_of!(pyhost_init_options, program_name) - 32usize];
     ["Offset of field: pyhost_init_options::executable"]
         [::std::mem::offset_of!(pyhost_init_options, executable) - 40usize];
-    ["Offset of field: pyhost_init_options::argv"]
-        [::std::mem::offset_of!(pyhost_init_options, argv) - 48usize];
-    ["Offset of field: pyhost_init_options::argc"]
-        [::std::mem::offset_of!(pyhost_init_options, argc) - 56usize];
+    ["Offset of field: pyhost_init_options::argv"][::std::mem::offset_of!(pyhost_init_options, argv) - 48usize];
+    ["Offset of field: pyhost_init_options::argc"][::std::mem::offset_of!(pyhost_init_options, argc) - 56usize];
 };
 unsafe extern "C" {
     pub fn pyhost_initialize(
@@ -132,11 +128,7 @@ unsafe extern "C" {
     pub fn pyhost_err_take() -> *mut PyObject;
 }
 unsafe extern "C" {
-    pub fn pyhost_long_from_128(
-        lo: u64,
-        hi: u64,
-        is_signed: ::std::os::raw::c_int,
-    ) -> *mut PyObject;
+    pub fn pyhost_long_from_128(lo: u64, hi: u64, is_signed: ::std::os::raw::c_int) -> *mut PyObject;
 }
 unsafe extern "C" {
     pub fn pyhost_long_as_128(

@@ -92,10 +92,20 @@ impl<'a, 'py> Args<'a, 'py> {
         let (positional, kwvalues) = unsafe {
             (
                 Bound::slice_from_ptr(py, args, nargs),
-                if nkw == 0 { &[][..] } else { Bound::slice_from_ptr(py, args.add(nargs), nkw) },
+                if nkw == 0 {
+                    &[][..]
+                } else {
+                    Bound::slice_from_ptr(py, args.add(nargs), nkw)
+                },
             )
         };
-        Args { py, fname, positional, kwnames, kwvalues }
+        Args {
+            py,
+            fname,
+            positional,
+            kwnames,
+            kwvalues,
+        }
     }
 
     /// The GIL token.
@@ -183,7 +193,10 @@ impl<'a, 'py> Args<'a, 'py> {
     fn find_with_keywords(&self, index: usize, name: &'a str) -> Result<Option<(&'a Bound<'py>, ArgPos<'a>)>> {
         if index < self.positional.len() {
             if self.kw_index(name).is_some() {
-                return Err(Error::type_error(format!("{}() got multiple values for argument '{name}'", self.fname)));
+                return Err(Error::type_error(format!(
+                    "{}() got multiple values for argument '{name}'",
+                    self.fname
+                )));
             }
             return Ok(Some((&self.positional[index], ArgPos::Position(index + 1))));
         }
@@ -315,7 +328,10 @@ fn arg_error(fname: &str, e: ArgError, pos: ArgPos<'_>) -> Error {
 
 #[cold]
 fn missing(fname: &str, index: usize, name: &str) -> Error {
-    Error::type_error(format!("{fname}() missing required argument '{name}' (pos {})", index + 1))
+    Error::type_error(format!(
+        "{fname}() missing required argument '{name}' (pos {})",
+        index + 1
+    ))
 }
 
 #[cold]
@@ -342,9 +358,17 @@ pub struct ArgError(Box<ArgErrorKind>);
 #[derive(Debug)]
 enum ArgErrorKind {
     /// `TypeError: f() argument N{path} must be {expected}, not {got}`.
-    WrongType { expected: Cow<'static, str>, got: String, path: String },
+    WrongType {
+        expected: Cow<'static, str>,
+        got: String,
+        path: String,
+    },
     /// `{kind}: f() argument N{path}: {message}` (e.g. OverflowError).
-    Value { kind: ExcKind, message: String, path: String },
+    Value {
+        kind: ExcKind,
+        message: String,
+        path: String,
+    },
     /// Any other exception, passed through unchanged.
     Python(Error),
 }
@@ -362,7 +386,11 @@ impl ArgError {
 
     /// The type is right but the value is not (e.g. `OverflowError`).
     pub fn value(kind: ExcKind, message: impl Into<String>) -> ArgError {
-        ArgError(Box::new(ArgErrorKind::Value { kind, message: message.into(), path: String::new() }))
+        ArgError(Box::new(ArgErrorKind::Value {
+            kind,
+            message: message.into(),
+            path: String::new(),
+        }))
     }
 
     /// "must be str" becomes "must be str or None".
@@ -507,7 +535,11 @@ fn int_value(obj: &Bound<'_>) -> std::result::Result<std::result::Result<i64, i3
         let idx = unsafe { ffi::PyNumber_Index(p) };
         if idx.is_null() {
             let e = Error::fetch(obj.py());
-            return Err(if e.is("TypeError") { ArgError::wrong_type("int", obj) } else { e.into() });
+            return Err(if e.is("TypeError") {
+                ArgError::wrong_type("int", obj)
+            } else {
+                e.into()
+            });
         }
         // SAFETY: owned reference returned by PyNumber_Index.
         let idx = unsafe { Bound::from_owned_nonnull(obj.py(), std::ptr::NonNull::new_unchecked(idx)) };
@@ -588,7 +620,11 @@ impl<'a, 'py> FromArg<'a, 'py> for f64 {
 #[cold]
 fn float_error(obj: &Bound<'_>) -> Option<ArgError> {
     let e = Error::take(obj.py())?;
-    Some(if e.is("TypeError") { ArgError::wrong_type("float", obj) } else { e.into() })
+    Some(if e.is("TypeError") {
+        ArgError::wrong_type("float", obj)
+    } else {
+        e.into()
+    })
 }
 
 impl<'a, 'py> FromArg<'a, 'py> for f32 {
@@ -704,8 +740,12 @@ mod tests {
     #[test]
     fn list_layout_matches_c() {
         // SAFETY: pure functions returning sizeof/offsetof.
-        let (size, offset) =
-            unsafe { (ffi::pyhost_sizeof_PyListObject(), ffi::pyhost_offsetof_PyListObject_ob_item()) };
+        let (size, offset) = unsafe {
+            (
+                ffi::pyhost_sizeof_PyListObject(),
+                ffi::pyhost_offsetof_PyListObject_ob_item(),
+            )
+        };
         assert_eq!(std::mem::size_of::<PyListObject>(), size);
         assert_eq!(std::mem::offset_of!(PyListObject, ob_item), offset);
     }

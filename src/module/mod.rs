@@ -338,7 +338,10 @@ impl HostException {
 
     /// Like [`new`](Self::new), deriving from a built-in exception type.
     pub fn with_base(qualified_name: &str, base: ExcKind) -> HostException {
-        assert!(qualified_name.contains('.'), "exception name must be 'module.Name': {qualified_name:?}");
+        assert!(
+            qualified_name.contains('.'),
+            "exception name must be 'module.Name': {qualified_name:?}"
+        );
         HostException(Arc::new(ExceptionInner {
             qualname: c_string(qualified_name, "exception name"),
             doc: None,
@@ -547,7 +550,14 @@ impl std::fmt::Debug for HostModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostModule")
             .field("name", &self.name)
-            .field("functions", &self.functions.iter().map(|e| e.get().display.as_str()).collect::<Vec<_>>())
+            .field(
+                "functions",
+                &self
+                    .functions
+                    .iter()
+                    .map(|e| e.get().display.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("constants", &self.constants)
             .field("exceptions", &self.exceptions)
             .finish()
@@ -595,7 +605,8 @@ impl HostModule {
         F: for<'a, 'py> Fn(Python<'py>, &Args<'a, 'py>) -> Result<Bound<'py>> + Send + Sync + 'static,
     {
         let doc = (!doc.is_empty()).then_some(doc);
-        self.functions.push(EntryRef::leak(name, doc, name.to_string(), Box::new(f)));
+        self.functions
+            .push(EntryRef::leak(name, doc, name.to_string(), Box::new(f)));
         self
     }
 
@@ -630,7 +641,9 @@ impl HostModule {
         let (name, _) = self.register();
         let machinery = py.import("importlib.machinery")?;
         let kwargs = Dict::from_pairs(py, [("origin", "pyhost")])?;
-        let spec = machinery.getattr("ModuleSpec")?.call((name.as_str(), py.None()), Some(&kwargs))?;
+        let spec = machinery
+            .getattr("ModuleSpec")?
+            .call((name.as_str(), py.None()), Some(&kwargs))?;
         // SAFETY: GIL held; spec has a `name` attribute; returns a new
         // reference or NULL with an exception.
         let module = unsafe { Bound::from_owned_ptr_or_err(py, ffi::pyhost_module_host_create(spec.as_ptr())) }?;
@@ -686,7 +699,10 @@ pub unsafe extern "C" fn pyhost_rs_hostmodule_exec(module: *mut ffi::PyObject) -
             let m = Bound::ref_from_ptr(py, &module);
             let name = m.name()?;
             let spec = lookup(&name).ok_or_else(|| {
-                Error::new(ExcKind::ImportError, format!("no pyhost host module is registered as {name:?}"))
+                Error::new(
+                    ExcKind::ImportError,
+                    format!("no pyhost host module is registered as {name:?}"),
+                )
             })?;
             spec.populate(py, m)
         })
@@ -717,7 +733,12 @@ mod tests {
     #[test]
     fn function_data_layout_matches_c() {
         // SAFETY: pure functions returning sizeof/offsetof.
-        let (entry, object) = unsafe { (ffi::pyhost_offsetof_function_data_entry(), ffi::pyhost_sizeof_PyObject()) };
+        let (entry, object) = unsafe {
+            (
+                ffi::pyhost_offsetof_function_data_entry(),
+                ffi::pyhost_sizeof_PyObject(),
+            )
+        };
         assert_eq!(std::mem::size_of::<ffi::PyObject>(), object);
         assert_eq!(std::mem::offset_of!(FunctionData, entry), entry);
     }

@@ -345,9 +345,7 @@ where
         };
         // A late result (the job timed out meanwhile) is dropped here, with
         // the GIL held.
-        slot.deliver(RUNNING, DONE, result, || count(outcome))
-            .ok()
-            .flatten()
+        slot.deliver(RUNNING, DONE, result, || count(outcome)).ok().flatten()
     });
     let core: Arc<dyn JobCore> = shared.clone();
     (JobHandle { shared }, QueuedJob { core, body })
@@ -429,8 +427,7 @@ impl<R: Send + 'static> JobHandle<R> {
     pub fn wait_timeout(self, timeout: Duration) -> Result<R, JobError> {
         let ctrl = &self.shared.ctrl;
         let deadline = Instant::now() + timeout;
-        let done =
-            ctrl.signal.is_set() || without_gil(|| ctrl.signal.wait(ctrl.spin, Some(deadline)));
+        let done = ctrl.signal.is_set() || without_gil(|| ctrl.signal.wait(ctrl.spin, Some(deadline)));
         if !done {
             let core: &dyn JobCore = &*self.shared;
             core.expire();
@@ -553,9 +550,7 @@ impl<R> fmt::Debug for SubmitFuture<R> {
             SubmitState::Waiting(..) => "waiting for room",
             SubmitState::Taken => "taken",
         };
-        f.debug_struct("SubmitFuture")
-            .field("state", &state)
-            .finish()
+        f.debug_struct("SubmitFuture").field("state", &state).finish()
     }
 }
 

@@ -258,22 +258,12 @@ impl ExcTypes {
     }
 }
 
-fn new_exception<'py>(
-    py: Python<'py>,
-    name: &CStr,
-    doc: &CStr,
-    base: &Bound<'py>,
-) -> Result<Bound<'py>> {
+fn new_exception<'py>(py: Python<'py>, name: &CStr, doc: &CStr, base: &Bound<'py>) -> Result<Bound<'py>> {
     // SAFETY: GIL held (token); name and doc are NUL-terminated; base is a
     // live class or tuple of classes; returns a new reference or NULL with an
     // exception set.
     unsafe {
-        let p = ffi::PyErr_NewExceptionWithDoc(
-            name.as_ptr(),
-            doc.as_ptr(),
-            base.as_ptr(),
-            std::ptr::null_mut(),
-        );
+        let p = ffi::PyErr_NewExceptionWithDoc(name.as_ptr(), doc.as_ptr(), base.as_ptr(), std::ptr::null_mut());
         Bound::from_owned_ptr_or_err(py, p)
     }
 }
@@ -484,10 +474,7 @@ impl PoolBuilder {
             ));
         }
         crate::gil::try_with_gil(|py| ExcTypes::get_or_init(py).map(drop))??;
-        let shared = Arc::new(PoolShared::new(
-            NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
-            config,
-        ));
+        let shared = Arc::new(PoolShared::new(NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed), config));
         if let Err(e) = shared.start() {
             shared.shutdown(true, None);
             return Err(e);
@@ -686,8 +673,7 @@ impl WorkerPool {
     /// [`Interpreter::finalize`](crate::Interpreter::finalize) is refused
     /// until then. Calling a shutdown again waits for them.
     pub fn shutdown_timeout(&self, mode: ShutdownMode, timeout: Duration) -> bool {
-        self.shared
-            .shutdown(mode == ShutdownMode::Cancel, Some(timeout))
+        self.shared.shutdown(mode == ShutdownMode::Cancel, Some(timeout))
     }
 }
 

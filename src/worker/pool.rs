@@ -34,9 +34,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::job::{
-    JobCore, JobError, Outcome, QueuedJob, Ticket, CANCELLED, DONE, QUEUED, RUNNING, TIMED_OUT,
-};
+use super::job::{JobCore, JobError, Outcome, QueuedJob, Ticket, CANCELLED, DONE, QUEUED, RUNNING, TIMED_OUT};
 use super::signal::{spin_until, Wake};
 use super::{without_gil, AsyncExc, ExcTypes, PoolStats};
 use crate::err::Error;
@@ -362,9 +360,7 @@ impl PoolShared {
         let sup = thread::Builder::new()
             .name(format!("{}-supervisor", self.config.name))
             .spawn(move || supervisor_main(pool))
-            .map_err(|e| {
-                Error::Lifecycle(format!("cannot spawn the worker pool supervisor: {e}"))
-            })?;
+            .map_err(|e| Error::Lifecycle(format!("cannot spawn the worker pool supervisor: {e}")))?;
         self.state.lock().supervisor = Some(sup);
         let n = self.config.workers;
         let failed = without_gil(|| {
@@ -423,9 +419,7 @@ impl PoolShared {
         st.alive -= 1;
         st.workers[slot] = None;
         self.lifecycle.notify_all();
-        Err(Error::Lifecycle(format!(
-            "cannot spawn a worker thread: {err}"
-        )))
+        Err(Error::Lifecycle(format!("cannot spawn a worker thread: {err}")))
     }
 
     // ---- submitting ------------------------------------------------------
@@ -472,10 +466,7 @@ impl PoolShared {
     pub(crate) fn withdraw(&self, ticket: &Arc<Ticket>) {
         let removed = {
             let mut st = self.state.lock();
-            let pos = st
-                .overflow
-                .iter()
-                .position(|p| Arc::ptr_eq(&p.ticket, ticket));
+            let pos = st.overflow.iter().position(|p| Arc::ptr_eq(&p.ticket, ticket));
             pos.and_then(|i| st.overflow.remove(i))
         };
         drop(removed);
@@ -491,14 +482,7 @@ impl PoolShared {
                 return false;
             };
             let exc = types.ptr(which);
-            let workers: Vec<Arc<Worker>> = self
-                .state
-                .lock()
-                .workers
-                .iter()
-                .flatten()
-                .cloned()
-                .collect();
+            let workers: Vec<Arc<Worker>> = self.state.lock().workers.iter().flatten().cloned().collect();
             workers.iter().any(|w| w.interrupt(py, id, exc))
         })
         .unwrap_or(false)
@@ -540,16 +524,14 @@ impl PoolShared {
             let expired = {
                 let it = w.interrupt.lock();
                 match it.job.as_ref() {
-                    Some(run) if !it.abandoned && run.core.ctrl().state() == RUNNING => {
-                        match run.deadline {
-                            Some(d) if d <= now => Some(Arc::clone(&run.core)),
-                            Some(d) => {
-                                soonest(d);
-                                None
-                            }
-                            None => None,
+                    Some(run) if !it.abandoned && run.core.ctrl().state() == RUNNING => match run.deadline {
+                        Some(d) if d <= now => Some(Arc::clone(&run.core)),
+                        Some(d) => {
+                            soonest(d);
+                            None
                         }
-                    }
+                        None => None,
+                    },
                     _ => None,
                 }
             };
@@ -657,14 +639,7 @@ impl PoolShared {
                     // interrupted (it is the one asking).
                     // SAFETY: no preconditions (the GIL is held anyway).
                     let caller = unsafe { ffi::PyThread_get_thread_ident() };
-                    let workers: Vec<Arc<Worker>> = self
-                        .state
-                        .lock()
-                        .workers
-                        .iter()
-                        .flatten()
-                        .cloned()
-                        .collect();
+                    let workers: Vec<Arc<Worker>> = self.state.lock().workers.iter().flatten().cloned().collect();
                     for w in workers {
                         let running = {
                             let it = w.interrupt.lock();
@@ -832,11 +807,7 @@ fn find_job(pool: &PoolShared, me: &Worker) -> Option<QueuedJob> {
         if st.closed && st.overflow.is_empty() {
             return None;
         }
-        if !spun
-            && !st.closed
-            && st.spinning < pool.config.max_spinning
-            && !pool.config.spin.is_zero()
-        {
+        if !spun && !st.closed && st.spinning < pool.config.max_spinning && !pool.config.spin.is_zero() {
             st.spinning += 1;
             MutexGuard::unlocked(&mut st, || {
                 spin_until(pool.config.spin, || {
@@ -861,9 +832,7 @@ fn find_job(pool: &PoolShared, me: &Worker) -> Option<QueuedJob> {
 /// The next job if one is ready now (no spinning, no parking): for running
 /// several jobs per GIL acquisition.
 fn try_take(pool: &PoolShared, slot: usize) -> Option<QueuedJob> {
-    if pool.shared_len.load(Ordering::Relaxed) == 0
-        && pool.private_len[slot].load(Ordering::Relaxed) == 0
-    {
+    if pool.shared_len.load(Ordering::Relaxed) == 0 && pool.private_len[slot].load(Ordering::Relaxed) == 0 {
         return None;
     }
     let mut st = pool.state.lock();
@@ -906,9 +875,7 @@ impl Drop for WorkerExit<'_> {
             let respawn = self.died
                 && !was_abandoned
                 && !st.closed
-                && st.workers[slot]
-                    .as_ref()
-                    .is_some_and(|w| std::ptr::eq(&**w, self.me));
+                && st.workers[slot].as_ref().is_some_and(|w| std::ptr::eq(&**w, self.me));
             if respawn {
                 st.workers[slot] = None;
                 st.respawn.push(slot);
@@ -993,8 +960,7 @@ fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
         exit.died = true;
         let running = me.interrupt.lock().job.take();
         if let Some(run) = running {
-            let err =
-                JobError::Panicked("the pyhost worker thread running the job panicked".into());
+            let err = JobError::Panicked("the pyhost worker thread running the job panicked".into());
             if let Ok(Some(w)) = run.core.fail_deferred(RUNNING, DONE, err) {
                 wakes.push(w);
             }
@@ -1066,13 +1032,7 @@ fn wake_all(wakes: &mut Vec<Wake>) {
 /// waiter to wake: the next job could block on what that waiter does next
 /// (and its wake-up is due after the GIL is released). Returns true if this
 /// worker was abandoned (it must exit, keeping the GIL for the detach).
-fn run_batch(
-    pool: &PoolShared,
-    me: &Worker,
-    py: Python<'_>,
-    first: QueuedJob,
-    wakes: &mut Vec<Wake>,
-) -> bool {
+fn run_batch(pool: &PoolShared, me: &Worker, py: Python<'_>, first: QueuedJob, wakes: &mut Vec<Wake>) -> bool {
     let mut job = first;
     let mut n = 1;
     loop {
@@ -1092,13 +1052,7 @@ fn run_batch(
 
 /// Run one job with the GIL held. Returns true if the worker was abandoned
 /// while the job ran.
-fn run_one(
-    pool: &PoolShared,
-    me: &Worker,
-    py: Python<'_>,
-    job: QueuedJob,
-    wakes: &mut Vec<Wake>,
-) -> bool {
+fn run_one(pool: &PoolShared, me: &Worker, py: Python<'_>, job: QueuedJob, wakes: &mut Vec<Wake>) -> bool {
     let QueuedJob { core, body } = job;
     let ctrl = core.ctrl();
     if !ctrl.try_start() {

@@ -10,7 +10,10 @@ use pyhost::Interpreter;
 
 /// The test fixtures folder (`tests/fixtures/python`).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join("python")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join("python")
 }
 
 /// Start the interpreter once for this test binary with the default
@@ -35,7 +38,10 @@ impl TempDir {
         let dir = std::env::temp_dir().join(format!(
             "pyhost-{tag}-{}-{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)

@@ -92,15 +92,8 @@ fn submit_metric<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py
     let seq = TagSeq::new(&a[5])?;
     let tags = seq.collect();
     if let Some(mtype) = MetricType::from_i32(mtype) {
-        host.aggregator.submit_metric(
-            check_id,
-            mtype,
-            name,
-            value,
-            tags.iter(),
-            hostname,
-            flush_first_value,
-        );
+        host.aggregator
+            .submit_metric(check_id, mtype, name, value, tags.iter(), hostname, flush_first_value);
     }
     Ok(py.None())
 }
@@ -183,11 +176,7 @@ fn event_timestamp(ts: &Bound<'_>) -> i64 {
 /// `"OssLffisO|b"`: `(check, check_id, name, value, lower_bound, upper_bound,
 /// monotonic, hostname, tags[, flush_first_value])`; the tags come after the
 /// hostname.
-fn histogram_bucket<'py>(
-    py: Python<'py>,
-    args: &Args<'_, 'py>,
-    multiple_buckets: bool,
-) -> Result<Bound<'py>> {
+fn histogram_bucket<'py>(py: Python<'py>, args: &Args<'_, 'py>, multiple_buckets: bool) -> Result<Bound<'py>> {
     let Some((host, a)) = varargs(args, 9, 10, Some)? else {
         return Ok(py.None());
     };

@@ -204,11 +204,7 @@ fn get_hostname<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>
 /// configured `tags` as `{"system": [...]}`.
 pub fn host_tags_json(host: &AgentHost) -> String {
     let tags: Vec<Value> = match host.config.read().get("tags") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter(|v| v.as_str().is_some())
-            .cloned()
-            .collect(),
+        Some(Value::Array(items)) => items.iter().filter(|v| v.as_str().is_some()).cloned().collect(),
         Some(Value::String(s)) => s
             .split(',')
             .map(|t| Value::from(t.trim()))
@@ -244,10 +240,7 @@ fn get_version<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>>
 pub fn http_headers(version: &str) -> [(&'static str, String); 3] {
     [
         ("Accept", "text/html, */*".to_string()),
-        (
-            "Content-Type",
-            "application/x-www-form-urlencoded".to_string(),
-        ),
+        ("Content-Type", "application/x-www-form-urlencoded".to_string()),
         ("User-Agent", format!("Datadog Agent/{version}")),
     ]
 }
@@ -329,9 +322,7 @@ fn set_external_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound
         i += 1;
         // SAFETY: GIL held; type check.
         if unsafe { ffi::PyTuple_Check(tuple.as_ptr()) } == 0 {
-            return Err(Error::type_error(
-                "external host tags list must contain only tuples",
-            ));
+            return Err(Error::type_error("external host tags list must contain only tuples"));
         }
         let tuple = tuple.downcast_tuple()?;
         let hostname = pyarg::as_string(tuple.get(0).ok().as_ref()).map(|h| h.into_owned());
@@ -340,9 +331,7 @@ fn set_external_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound
         };
         let dict = tuple.get(1).ok();
         let Some(dict) = dict.as_ref().and_then(|d| d.downcast_dict().ok()) else {
-            return Err(Error::type_error(
-                "second elem of the host tags tuple must be a dict",
-            ));
+            return Err(Error::type_error("second elem of the host tags tuple must be a dict"));
         };
         let Some((source_type, tags)) = dict.items().into_iter().next() else {
             continue;
@@ -364,8 +353,7 @@ fn set_external_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound
                 strings.push(t.into_owned());
             }
         }
-        host.aggregator
-            .set_external_tags(&hostname, &source_type, &strings);
+        host.aggregator.set_external_tags(&hostname, &source_type, &strings);
     }
     Ok(py.None())
 }
@@ -439,10 +427,7 @@ static BATCH_OBFUSCATE_SQL: KwSpec = KwSpec {
 /// `{"query": ..., "metadata": {...}}` or `{"error": message}`. (The
 /// Agent's format was not in the sources read; this is pyhost's.) Invalid
 /// options fail the whole batch.
-pub fn batch_obfuscate_json(
-    queries: &[&str],
-    options_json: &str,
-) -> std::result::Result<String, String> {
+pub fn batch_obfuscate_json(queries: &[&str], options_json: &str) -> std::result::Result<String, String> {
     let opts = obfuscate::SqlOptions::from_json(options_json)?;
     let results = queries
         .iter()
@@ -473,9 +458,7 @@ fn batch_obfuscate_sql<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bou
         return Err(Error::type_error("queries must be a list"));
     }
     let list = queries.downcast_list()?;
-    let items: Vec<Bound<'py>> = (0..list.len())
-        .map(|i| list.get(i))
-        .collect::<Result<_>>()?;
+    let items: Vec<Bound<'py>> = (0..list.len()).map(|i| list.get(i)).collect::<Result<_>>()?;
     let mut texts = Vec::with_capacity(items.len());
     for item in &items {
         // SAFETY: GIL held; type check.
@@ -579,11 +562,7 @@ fn emit_agent_telemetry<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bo
     let value = pyarg::d(&a[2])?;
     let metric_type = pyarg::s(&a[3], 4)?;
     record_telemetry(
-        (
-            check_name.to_owned(),
-            metric_name.to_owned(),
-            metric_type.to_owned(),
-        ),
+        (check_name.to_owned(), metric_name.to_owned(), metric_type.to_owned()),
         value,
     );
     Ok(py.None())
@@ -632,11 +611,7 @@ mod tests {
 
     #[test]
     fn batch_obfuscation_reports_each_query() {
-        let out = batch_obfuscate_json(
-            &["select * from t where id = 1", "select 'unterminated"],
-            "",
-        )
-        .unwrap();
+        let out = batch_obfuscate_json(&["select * from t where id = 1", "select 'unterminated"], "").unwrap();
         let v = json::parse(&out).unwrap();
         let items = v.as_array().unwrap();
         assert_eq!(

@@ -49,11 +49,7 @@ fn takes_no_keywords(fname: &str) -> Error {
 /// `function takes exactly 2 arguments (1 given)`, `... at least 7 ...`,
 /// `... at most 8 ...`. Returns the positional arguments.
 #[inline(always)]
-pub(super) fn count<'a, 'py>(
-    args: &Args<'a, 'py>,
-    min: usize,
-    max: usize,
-) -> Result<&'a [Bound<'py>]> {
+pub(super) fn count<'a, 'py>(args: &Args<'a, 'py>, min: usize, max: usize) -> Result<&'a [Bound<'py>]> {
     let n = args.len();
     if n < min || n > max {
         return Err(count_error(None, min, max, n));
@@ -84,11 +80,7 @@ fn count_error(fname: Option<&str>, min: usize, max: usize, given: usize) -> Err
 #[inline(always)]
 pub(super) fn noargs(args: &Args<'_, '_>) -> Result<()> {
     if args.keyword_len() != 0 || !args.is_empty() {
-        return Err(noargs_error(
-            args.function_name(),
-            args.keyword_len(),
-            args.len(),
-        ));
+        return Err(noargs_error(args.function_name(), args.keyword_len(), args.len()));
     }
     Ok(())
 }
@@ -150,9 +142,7 @@ impl<'s, 'a, 'py> KwArgs<'s, 'a, 'py> {
     /// before converting anything).
     pub(super) fn parse(args: &'s Args<'a, 'py>, spec: &'static KwSpec) -> Result<Self> {
         let len = spec.kwlist.len();
-        debug_assert!(
-            len <= 4 && spec.required <= spec.max_positional && spec.max_positional <= len
-        );
+        debug_assert!(len <= 4 && spec.required <= spec.max_positional && spec.max_positional <= len);
         let nargs = args.len();
         let nkw = args.keyword_len();
         let f = spec.fname;
@@ -173,11 +163,7 @@ impl<'s, 'a, 'py> KwArgs<'s, 'a, 'py> {
                 format!(
                     "{} takes {} {max} positional argument{} ({nargs} given)",
                     display_name(f),
-                    if spec.required < max {
-                        "at most"
-                    } else {
-                        "exactly"
-                    },
+                    if spec.required < max { "at most" } else { "exactly" },
                     plural(max)
                 )
             }));
@@ -292,9 +278,7 @@ pub(super) fn s<'a>(obj: &'a Bound<'_>, iarg: usize) -> Result<&'a str> {
         return Err(fetch(obj));
     }
     // SAFETY: CPython returned `len` bytes of valid UTF-8 owned by `obj`.
-    let text = unsafe {
-        std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, len as usize))
-    };
+    let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, len as usize)) };
     if text.as_bytes().contains(&0) {
         return Err(Error::value_error("embedded null character"));
     }
@@ -457,10 +441,7 @@ unsafe fn text_of<'a>(obj: *mut ffi::PyObject) -> Text<'a> {
                 ffi::PyErr_Clear();
                 return Text::Failed;
             }
-            let s = std::str::from_utf8_unchecked(std::slice::from_raw_parts(
-                p as *const u8,
-                len as usize,
-            ));
+            let s = std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, len as usize));
             return Text::Str(c_string(s));
         }
         if ffi::PyBytes_Check(obj) != 0 {

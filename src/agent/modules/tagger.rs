@@ -39,11 +39,7 @@ crate::host_function!(
 
 /// The host's tags for `id` as a list, or `None` without a tagger.
 /// `cardinality` selects the cardinality from the parsed int.
-fn lookup<'py>(
-    py: Python<'py>,
-    args: &Args<'_, 'py>,
-    cardinality: fn(i32) -> Result<i32>,
-) -> Result<Bound<'py>> {
+fn lookup<'py>(py: Python<'py>, args: &Args<'_, 'py>, cardinality: fn(i32) -> Result<i32>) -> Result<Bound<'py>> {
     let Some((tagger, a)) = varargs(args, 2, 2, |h| h.tagger.as_ref())? else {
         return Ok(py.None());
     };
@@ -60,7 +56,5 @@ fn tag<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
 }
 
 fn get_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
-    lookup(py, args, |high_card| {
-        Ok(if high_card > 0 { HIGH } else { LOW })
-    })
+    lookup(py, args, |high_card| Ok(if high_card > 0 { HIGH } else { LOW }))
 }

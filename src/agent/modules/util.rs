@@ -63,11 +63,7 @@ static SUBPROCESS_OUTPUT: KwSpec = KwSpec {
 /// The message of `SubprocessOutputEmptyError`.
 pub const EMPTY_OUTPUT_MESSAGE: &str = "get_subprocess_output expected output but had none.";
 
-fn run_subprocess<'py>(
-    py: Python<'py>,
-    module: *mut ffi::PyObject,
-    args: &Args<'_, 'py>,
-) -> Result<Bound<'py>> {
+fn run_subprocess<'py>(py: Python<'py>, module: *mut ffi::PyObject, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
     if host().is_none() {
         return Ok(py.None());
     }
@@ -119,9 +115,7 @@ fn run_subprocess<'py>(
     let raise = match raise_on_empty {
         // SAFETY: GIL held; type check.
         Some(r) if unsafe { ffi::PyBool_Check(r.as_ptr()) } == 0 => {
-            return Err(Error::type_error(
-                "bad raise_on_empty argument: should be bool",
-            ));
+            return Err(Error::type_error("bad raise_on_empty argument: should be bool"));
         }
         // SAFETY: comparing with the True singleton's address.
         Some(r) => r.as_ptr() == unsafe { ffi::Py_True() },
