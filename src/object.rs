@@ -189,10 +189,8 @@ impl<'py> Bound<'py> {
         // SAFETY: caller guarantees validity; GIL held for 'py.
         unsafe { ffi::Py_INCREF(ptr) };
         // SAFETY: non-NULL per the contract.
-        Bound {
-            ptr: unsafe { NonNull::new_unchecked(ptr) },
-            _py: PhantomData,
-        }
+        let ptr = unsafe { NonNull::new_unchecked(ptr) };
+        Bound { ptr, _py: PhantomData }
     }
 
     /// View a borrowed pointer as a `&Bound` without touching the refcount.
