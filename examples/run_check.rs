@@ -19,21 +19,16 @@
 //! running; the exit status is non-zero only when the tool itself fails.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pyhost::agent::config::{discover_check_names, load_check_configs, system_hostname, HostConfig};
+use pyhost::agent::config::{discover_check_names, load_check_configs};
 use pyhost::agent::host::{self, AgentHost};
-use pyhost::agent::{modules, pybase, runner};
-use pyhost::Interpreter;
+use pyhost::agent::runner;
+use pyhost::agent::setup::HostSetup;
 
 struct Options {
-    conf_dir: PathBuf,
-    checks_dir: PathBuf,
-    venv: Option<PathBuf>,
+    setup: HostSetup,
     times: usize,
-    data_dir: PathBuf,
-    hostname: String,
     names: Vec<String>,
 }
 
@@ -42,23 +37,17 @@ const USAGE: &str =
 
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
-        conf_dir: PathBuf::from("conf.d"),
-        checks_dir: PathBuf::from("checks.d"),
-        venv: None,
+        setup: HostSetup::new("pyhost-run_check"),
         times: 1,
-        data_dir: std::env::temp_dir().join("pyhost-run_check"),
-        hostname: system_hostname(),
         names: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        if o.setup.parse_flag(&a, &mut value)? {
+            continue;
+        }
         match a.as_str() {
-            "--conf-dir" => o.conf_dir = value("--conf-dir")?.into(),
-            "--checks-dir" => o.checks_dir = value("--checks-dir")?.into(),
-            "--venv" => o.venv = Some(value("--venv")?.into()),
-            "--data-dir" => o.data_dir = value("--data-dir")?.into(),
-            "--hostname" => o.hostname = value("--hostname")?,
             "--times" => {
                 let v = value("--times")?;
                 o.times = v
@@ -95,37 +84,25 @@ fn main() -> ExitCode {
 
 /// Ok(false) when some configuration could not be read (reported on stderr).
 fn run(opts: Options) -> Result<bool, Box<dyn std::error::Error>> {
+    let setup = &opts.setup;
     let names = if opts.names.is_empty() {
-        discover_check_names(&opts.conf_dir).map_err(|e| format!("cannot read {}: {e}", opts.conf_dir.display()))?
+        discover_check_names(&setup.conf_dir).map_err(|e| format!("cannot read {}: {e}", setup.conf_dir.display()))?
     } else {
         opts.names.clone()
     };
     if names.is_empty() {
-        return Err(format!("no check configured under {}", opts.conf_dir.display()).into());
+        return Err(format!("no check configured under {}", setup.conf_dir.display()).into());
     }
 
-    std::fs::create_dir_all(&opts.data_dir)?;
-    let host = AgentHost::new(HostConfig::with_defaults(&opts.hostname, &opts.data_dir))?;
-    let host = host::install(host).map_err(|_| "the agent host was already installed")?;
-
-    let mut builder = modules::add_builtin_modules(Interpreter::builder()).program_name("run_check");
-    if opts.checks_dir.is_dir() {
-        builder = builder.add_path(std::fs::canonicalize(&opts.checks_dir)?);
-    }
-    if let Some(v) = &opts.venv {
-        if !v.join("pyvenv.cfg").is_file() {
-            return Err(format!("{} is not a virtual environment (no pyvenv.cfg)", v.display()).into());
-        }
-        builder = builder.venv(std::fs::canonicalize(v)?);
-    }
-    let interp = builder.init()?;
-    interp.with_gil(|py| pybase::install(py).map(drop))?;
+    let host =
+        host::install(AgentHost::new(setup.host_config()?)?).map_err(|_| "the agent host was already installed")?;
+    let interp = HostSetup::start(setup.interpreter("run_check")?)?;
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut configs_ok = true;
     for name in &names {
-        let configs = match load_check_configs(&opts.conf_dir, name) {
+        let configs = match load_check_configs(&setup.conf_dir, name) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("run_check: {name}: {e}");

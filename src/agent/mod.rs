@@ -14,6 +14,7 @@
 //! * [`host`]: the services the built-in modules read (installed once);
 //! * [`json`]: a dependency-free JSON value, the payload format between the
 //!   host and Python;
+//! * [`setup`]: the options and start-up shared by check-running programs;
 //! * [`pybase`]: the Python base package (`checks.AgentCheck`) shipped in
 //!   the library.
 
@@ -29,5 +30,6 @@ pub mod pybase;
 pub mod runner;
 pub mod runtime;
 pub mod scheduler;
+pub mod setup;
 pub mod sinks;
 pub mod subprocess;

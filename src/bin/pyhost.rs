@@ -3,17 +3,15 @@
 //! intervals, with timeouts and hot reload, sending what they submit to the
 //! chosen outputs. Usage and semantics: `docs/agent.md`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use pyhost::agent::aggregator::{Aggregator, AggregatorOptions};
-use pyhost::agent::config::{system_hostname, HostConfig};
 use pyhost::agent::host::{self, AgentHost};
 use pyhost::agent::scheduler::{install_stop_signals, Scheduler, SchedulerOptions};
+use pyhost::agent::setup::HostSetup;
 use pyhost::agent::sinks::{DogStatsdSink, JsonSink, Sink, StderrSink, TableSink};
-use pyhost::agent::{modules, pybase};
-use pyhost::{Interpreter, WorkerPool};
+use pyhost::WorkerPool;
 
 const USAGE: &str = "usage: pyhost [--conf-dir D] [--checks-dir D] [--venv V] [--data-dir D] [--hostname H] \
 [--workers N] [--output table|json|none] [--dogstatsd HOST:PORT] [--duration SECS] [--once] [--check-timeout SECS]";
@@ -27,11 +25,7 @@ enum Output {
 
 #[derive(Debug)]
 struct Options {
-    conf_dir: PathBuf,
-    checks_dir: PathBuf,
-    venv: Option<PathBuf>,
-    data_dir: PathBuf,
-    hostname: String,
+    setup: HostSetup,
     workers: usize,
     output: Output,
     dogstatsd: Option<String>,
@@ -50,11 +44,7 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut o = Options {
-        conf_dir: PathBuf::from("conf.d"),
-        checks_dir: PathBuf::from("checks.d"),
-        venv: None,
-        data_dir: std::env::temp_dir().join("pyhost-agent"),
-        hostname: system_hostname(),
+        setup: HostSetup::new("pyhost-agent"),
         workers: 4,
         output: Output::Table,
         dogstatsd: None,
@@ -65,12 +55,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        if o.setup.parse_flag(&a, &mut value)? {
+            continue;
+        }
         match a.as_str() {
-            "--conf-dir" => o.conf_dir = value("--conf-dir")?.into(),
-            "--checks-dir" => o.checks_dir = value("--checks-dir")?.into(),
-            "--venv" => o.venv = Some(value("--venv")?.into()),
-            "--data-dir" => o.data_dir = value("--data-dir")?.into(),
-            "--hostname" => o.hostname = value("--hostname")?,
             "--workers" => {
                 let v = value("--workers")?;
                 o.workers = v
@@ -116,8 +104,9 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
-    if !opts.conf_dir.is_dir() {
-        return Err(format!("{} is not a directory", opts.conf_dir.display()).into());
+    let setup = &opts.setup;
+    if !setup.conf_dir.is_dir() {
+        return Err(format!("{} is not a directory", setup.conf_dir.display()).into());
     }
     // Sinks first, so a bad --dogstatsd address fails before anything starts.
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(StderrSink)];
@@ -132,8 +121,7 @@ fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
     }
     let stop = install_stop_signals()?;
 
-    std::fs::create_dir_all(&opts.data_dir)?;
-    let mut host = AgentHost::new(HostConfig::with_defaults(&opts.hostname, &opts.data_dir))?;
+    let mut host = AgentHost::new(setup.host_config()?)?;
     // Only the aggregated view is reported: do not keep raw submissions.
     host.aggregator = Aggregator::with_options(AggregatorOptions {
         keep_raw: false,
@@ -142,26 +130,13 @@ fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
     let host = host::install(host).map_err(|_| "the agent host was already installed")?;
 
     // No bytecode files: a rewritten check must be re-read from source on reload.
-    let mut builder = modules::add_builtin_modules(Interpreter::builder())
-        .program_name("pyhost")
-        .write_bytecode(false);
-    if opts.checks_dir.is_dir() {
-        builder = builder.add_path(std::fs::canonicalize(&opts.checks_dir)?);
-    }
-    if let Some(v) = &opts.venv {
-        if !v.join("pyvenv.cfg").is_file() {
-            return Err(format!("{} is not a virtual environment (no pyvenv.cfg)", v.display()).into());
-        }
-        builder = builder.venv(std::fs::canonicalize(v)?);
-    }
-    let interp = builder.init()?;
-    interp.with_gil(|py| pybase::install(py).map(drop))?;
+    HostSetup::start(setup.interpreter("pyhost")?.write_bytecode(false))?;
     let pool = WorkerPool::builder()
         .workers(opts.workers)
         .name("pyhost-check")
         .build()?;
 
-    let mut sched_opts = SchedulerOptions::new(&opts.conf_dir, &opts.checks_dir);
+    let mut sched_opts = SchedulerOptions::new(&setup.conf_dir, &setup.checks_dir);
     sched_opts.check_timeout = opts.check_timeout;
     sched_opts.once = opts.once;
     sched_opts.duration = opts.duration;
@@ -187,9 +162,9 @@ mod tests {
              --dogstatsd 127.0.0.1:8125 --duration 1.5 --once --check-timeout 3",
         ))
         .unwrap();
-        assert_eq!(o.conf_dir, PathBuf::from("c"));
-        assert_eq!(o.checks_dir, PathBuf::from("k"));
-        assert_eq!(o.hostname, "h");
+        assert_eq!(o.setup.conf_dir, std::path::PathBuf::from("c"));
+        assert_eq!(o.setup.checks_dir, std::path::PathBuf::from("k"));
+        assert_eq!(o.setup.hostname, "h");
         assert_eq!(o.workers, 2);
         assert_eq!(o.output, Output::Json);
         assert_eq!(o.dogstatsd.as_deref(), Some("127.0.0.1:8125"));
