@@ -166,6 +166,20 @@ fn call_json_py(py: Python<'_>, module: &str, function: &str, args_json: Option<
     to_json(py, &value)
 }
 
+/// Check an out-parameter and set it to NULL, so a failing call leaves no
+/// stale pointer behind.
+///
+/// # Safety
+/// `out` is NULL or valid for writes.
+unsafe fn reset_out<T>(out: *mut *mut T, name: &str) -> Result<(), String> {
+    if out.is_null() {
+        return Err(format!("{name} is NULL"));
+    }
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { *out = ptr::null_mut() };
+    Ok(())
+}
+
 /// Write `s` through `out` (checked non-NULL by the caller).
 ///
 /// # Safety
@@ -255,11 +269,8 @@ pub unsafe extern "C" fn pyhost_run(code: *const c_char) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_eval_json(expr: *const c_char, json_out: *mut *mut c_char) -> c_int {
     guard(|| {
-        if json_out.is_null() {
-            return Err("json_out is NULL".to_string());
-        }
-        // SAFETY: json_out is non-NULL and writable (caller contract).
-        unsafe { *json_out = ptr::null_mut() };
+        // SAFETY: the caller passes NULL or a writable pointer.
+        unsafe { reset_out(json_out, "json_out") }?;
         // SAFETY: the caller guarantees NUL termination (NULL is checked).
         let expr = unsafe { arg_str(expr, "expr") }?;
         let json = with_python(|py| {
@@ -286,11 +297,8 @@ pub unsafe extern "C" fn pyhost_call_json(
     json_out: *mut *mut c_char,
 ) -> c_int {
     guard(|| {
-        if json_out.is_null() {
-            return Err("json_out is NULL".to_string());
-        }
-        // SAFETY: json_out is non-NULL and writable (caller contract).
-        unsafe { *json_out = ptr::null_mut() };
+        // SAFETY: the caller passes NULL or a writable pointer.
+        unsafe { reset_out(json_out, "json_out") }?;
         // SAFETY: the caller guarantees NUL termination (NULL is checked).
         let module = unsafe { arg_str(module, "module") }?;
         // SAFETY: as above.
@@ -318,11 +326,8 @@ pub struct pyhost_pool {
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_pool_new(workers: usize, pool_out: *mut *mut pyhost_pool) -> c_int {
     guard(|| {
-        if pool_out.is_null() {
-            return Err("pool_out is NULL".to_string());
-        }
-        // SAFETY: pool_out is non-NULL and writable (caller contract).
-        unsafe { *pool_out = ptr::null_mut() };
+        // SAFETY: the caller passes NULL or a writable pointer.
+        unsafe { reset_out(pool_out, "pool_out") }?;
         if workers == 0 {
             return Err("workers must be at least 1".to_string());
         }
@@ -350,11 +355,8 @@ pub unsafe extern "C" fn pyhost_pool_call_json(
     json_out: *mut *mut c_char,
 ) -> c_int {
     guard(|| {
-        if json_out.is_null() {
-            return Err("json_out is NULL".to_string());
-        }
-        // SAFETY: json_out is non-NULL and writable (caller contract).
-        unsafe { *json_out = ptr::null_mut() };
+        // SAFETY: the caller passes NULL or a writable pointer.
+        unsafe { reset_out(json_out, "json_out") }?;
         if pool.is_null() {
             return Err("pool is NULL".to_string());
         }
