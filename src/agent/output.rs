@@ -27,8 +27,8 @@ fn base(origin: Origin<'_>, kind: &str) -> Value {
     v
 }
 
-fn strings(tags: &[String]) -> Value {
-    Value::Array(tags.iter().map(|t| Value::from(t.as_str())).collect())
+fn strings(v: &[String]) -> Value {
+    Value::from(v)
 }
 
 fn opt(s: &Option<String>) -> Value {

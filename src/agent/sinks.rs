@@ -290,33 +290,24 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     width[i + 1] = width[i + 1].max(row[i].len());
                 }
             }
-            writeln!(
-                out,
-                "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
-                header[0],
-                header[1],
-                header[2],
-                header[3],
-                header[4],
-                w0 = width[0],
-                w1 = width[1],
-                w2 = width[2],
-                w3 = width[3]
-            )?;
-            for row in &rows {
+            let line = |out: &mut W, c: [&str; 5]| {
                 writeln!(
                     out,
                     "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
-                    r.check,
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
+                    c[0],
+                    c[1],
+                    c[2],
+                    c[3],
+                    c[4],
                     w0 = width[0],
                     w1 = width[1],
                     w2 = width[2],
                     w3 = width[3]
-                )?;
+                )
+            };
+            line(out, header)?;
+            for row in &rows {
+                line(out, [r.check.as_str(), &row[0], &row[1], &row[2], &row[3]])?;
             }
         }
         out.flush()
@@ -339,7 +330,7 @@ impl<W: Write + Send> JsonSink<W> {
 }
 
 fn strings(v: &[String]) -> Value {
-    Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
+    Value::from(v)
 }
 
 fn line(kind: &str, check: &str) -> Value {
