@@ -7,7 +7,9 @@
 //! 3. Emit an rpath to that interpreter's library directory, so binaries, tests,
 //!    examples and benches load the libpython they were linked against (this
 //!    machine has two libpython3.11.so.1.0 with the same soname).
-//! 4. Record the version, executable and library directory for the run-time check.
+//! 4. Record the version, executable and library directory for the run-time
+//!    check, and publish them (with the header directories) to the build
+//!    scripts of dependent packages (`links` metadata, read by pyhost-build).
 //! 5. With the `regen-bindings` feature, regenerate `src/ffi/shim.rs` with bindgen.
 
 use std::env;
@@ -21,6 +23,8 @@ struct PythonInfo {
     version: String,
     hexversion: u32,
     shared: bool,
+    /// `Py_GIL_DISABLED`: a free-threaded build (3.13t).
+    gil_disabled: bool,
 }
 
 fn query_python(interpreter: &str) -> PythonInfo {
@@ -33,6 +37,7 @@ print(v('LIBDIR') or '')
 print('%d.%d.%d' % sys.version_info[:3] + ('' if sys.version_info.releaselevel == 'final' else sys.version_info.releaselevel[0] + str(sys.version_info.serial)))
 print(sys.hexversion)
 print(v('Py_ENABLE_SHARED') or 0)
+print(v('Py_GIL_DISABLED') or 0)
 "#;
     let out = Command::new(interpreter)
         .arg("-c")
@@ -48,7 +53,7 @@ print(v('Py_ENABLE_SHARED') or 0)
     let text = String::from_utf8(out.stdout).expect("interpreter printed non-UTF-8");
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines.len() >= 6,
+        lines.len() >= 7,
         "pyhost build: unexpected interpreter output: {text:?}"
     );
     PythonInfo {
@@ -58,6 +63,7 @@ print(v('Py_ENABLE_SHARED') or 0)
         version: lines[3].to_string(),
         hexversion: lines[4].trim().parse().expect("sys.hexversion"),
         shared: lines[5].trim() == "1",
+        gil_disabled: lines[6].trim() == "1",
     }
 }
 
@@ -80,17 +86,8 @@ fn main() {
     let csrc = manifest.join("csrc");
     let include = manifest.join("include");
 
-    let mut build = cc::Build::new();
-    build
-        .include(&py.include_dir)
-        .include(&csrc)
-        .include(&include)
-        .warnings(true)
-        .extra_warnings(true)
-        .flag_if_supported("-Wno-unused-parameter")
-        .flag_if_supported("-Wno-missing-field-initializers")
-        .flag_if_supported("-fno-strict-aliasing")
-        .opt_level(2);
+    let mut build = pyhost_build::c_build_for(Path::new(&py.include_dir));
+    build.include(&csrc).include(&include);
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&csrc)
         .expect("csrc/")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -102,9 +99,15 @@ fn main() {
     }
     build.compile("pyhost_shim");
 
-    // Headers for downstream build scripts (DEP_PYHOST_SHIM_INCLUDE).
+    // For the build scripts of packages that depend on pyhost (Cargo's
+    // `links` metadata: DEP_PYHOST_SHIM_<KEY>); pyhost-build reads them.
     println!("cargo:include={}", include.display());
+    println!("cargo:csrc={}", csrc.display());
     println!("cargo:python_include={}", py.include_dir);
+    println!("cargo:python_libdir={}", py.lib_dir);
+    println!("cargo:python_shared={}", py.shared as u8);
+    println!("cargo:python_executable={}", py.executable);
+    println!("cargo:python_version={}", py.version);
 
     if py.shared && !py.lib_dir.is_empty() {
         // Applies to this package's binaries, tests, examples, benches and cdylib.
@@ -115,13 +118,25 @@ fn main() {
     println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_LIBDIR={}", py.lib_dir);
     println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_INCLUDE={}", py.include_dir);
 
-    // Version cfgs for the few places the Rust side differs by version.
+    println!("cargo:python_gil_disabled={}", py.gil_disabled as u8);
+    println!(
+        "cargo:rustc-env=PYHOST_BUILD_PYTHON_GIL_DISABLED={}",
+        py.gil_disabled as u8
+    );
+
+    // Version cfgs, named as pyo3-ffi names them: `Py_3_N` for every minor
+    // version at or below the one we build against, `Py_GIL_DISABLED` for a
+    // free-threaded build.
     let minor = (py.hexversion >> 16) & 0xff;
     for m in 8..=14u32 {
-        println!("cargo:rustc-check-cfg=cfg(pyhost_py_3_{m})");
+        println!("cargo:rustc-check-cfg=cfg(Py_3_{m})");
         if minor >= m {
-            println!("cargo:rustc-cfg=pyhost_py_3_{m}");
+            println!("cargo:rustc-cfg=Py_3_{m}");
         }
+    }
+    println!("cargo:rustc-check-cfg=cfg(Py_GIL_DISABLED)");
+    if py.gil_disabled {
+        println!("cargo:rustc-cfg=Py_GIL_DISABLED");
     }
 
     regen_bindings(&manifest, &csrc, &py);

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use pyhost::{ffi, with_gil, Bound, Interpreter};
+use pyhost::{with_gil, Bound, Interpreter};
 
 const ROUNDS: usize = 15;
 
@@ -89,7 +89,10 @@ fn main() {
             let f: Bound = f.bind(py);
             let r = bench_rust(n, || drop(black_box(f.call0().unwrap())));
             // SAFETY: GIL held; f is a live callable.
-            let c = per_op(unsafe { ffi::pyhost_bench_c_call_noargs(f.as_ptr(), n) }, n);
+            let c = per_op(
+                unsafe { pyhost_benches::c::pyhost_bench_c_call_noargs(f.as_ptr(), n) },
+                n,
+            );
             (r, c)
         });
         ops[0].rust.push(r);
@@ -103,7 +106,7 @@ fn main() {
                 black_box(g.call1((black_box(1000i64),)).unwrap().extract::<i64>().unwrap());
             });
             // SAFETY: GIL held; g is a live callable.
-            let c = per_op(unsafe { ffi::pyhost_bench_c_call_1int(g.as_ptr(), n) }, n);
+            let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_call_1int(g.as_ptr(), n) }, n);
             (r, c)
         });
         ops[1].rust.push(r);
@@ -114,7 +117,7 @@ fn main() {
         let (r, c) = with_gil(|py| {
             let r = bench_rust(n, || py.allow_threads(|| black_box(())));
             // SAFETY: GIL held by this thread, as the C loop requires.
-            let c = per_op(unsafe { ffi::pyhost_bench_c_gil_cycle_tstate(n) }, n);
+            let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_gil_cycle_tstate(n) }, n);
             (r, c)
         });
         ops[2].rust.push(r);
@@ -129,7 +132,7 @@ fn main() {
                 })
             });
             // SAFETY: this thread does not hold the GIL.
-            let c = per_op(unsafe { ffi::pyhost_bench_c_gil_cycle_fresh(n) }, n);
+            let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_gil_cycle_fresh(n) }, n);
             (r, c)
         })
         .join()

@@ -22,11 +22,11 @@
 //! `PYHOST_BENCH_ONLY=gauge_static,gauge_closure` runs just those keys, once,
 //! for a profiler.
 
-mod common;
+use pyhost_benches::loops as common;
 
 use common::Variant;
 use pyhost::module::{demo, HostModule};
-use pyhost::{ffi, Bound, Interpreter, Python};
+use pyhost::{Bound, Interpreter, Python};
 
 const LOOPS: &str = r#"
 def loop_empty(f, n):
@@ -134,7 +134,7 @@ fn main() {
     let (rounds, iters) = common::rounds_and_iters();
     let interp = Interpreter::builder()
         .add_init_func("pyhost_demo", demo::INIT)
-        .add_init_func("pyhost_bench_c", ffi::pyhost_module_bench_c_init)
+        .add_init_func("pyhost_bench_c", pyhost_benches::c::pyhost_module_bench_c_init)
         .add_module(closure_module())
         .init()
         .expect("Python starts");

@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pyhost::worker::{JobHandle, WorkerPool};
-use pyhost::{ffi, with_gil, Interpreter, Py};
+use pyhost::{with_gil, Interpreter, Py};
 
 const ROUNDS: usize = 15;
 const THROUGHPUT_JOBS: u64 = 100_000;
@@ -231,10 +231,10 @@ fn main() {
 
     for round in 0..ROUNDS {
         // SAFETY: no preconditions; runs its own thread, no Python.
-        let c = unsafe { ffi::pyhost_bench_c_condvar_roundtrip(slow) };
+        let c = unsafe { pyhost_benches::c::pyhost_bench_c_condvar_roundtrip(slow) };
         rows[0].samples.push(c as f64 / slow as f64);
         // SAFETY: as above.
-        let c = unsafe { ffi::pyhost_bench_c_spin_roundtrip(fast) };
+        let c = unsafe { pyhost_benches::c::pyhost_bench_c_spin_roundtrip(fast) };
         rows[1].samples.push(c as f64 / fast as f64);
         rows[2].samples.push(echo.round_trip(slow));
         rows[3].samples.push(pool_round_trip(&parking, &f, slow));
@@ -246,7 +246,7 @@ fn main() {
         let direct = with_gil(|py| {
             let fb = f.bind(py);
             // SAFETY: GIL held; fb is a live callable.
-            unsafe { ffi::pyhost_bench_c_call_noargs(fb.as_ptr(), fast * 10) }
+            unsafe { pyhost_benches::c::pyhost_bench_c_call_noargs(fb.as_ptr(), fast * 10) }
         });
         rows[7].samples.push(direct as f64 / (fast * 10) as f64);
         // Throughput is slower to measure: every third round.

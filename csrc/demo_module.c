@@ -32,7 +32,7 @@ PyObject *pyhost_module_demo_error(PyObject *module)
 {
     /* Only a pyhost_demo module's state is a demo_state. */
     demo_state *st = NULL;
-    if (PyModule_Check(module) && PyModule_GetDef(module) == &demo_def)
+    if (module != NULL && PyModule_Check(module) && PyModule_GetDef(module) == &demo_def)
         st = get_state(module);
     if (st == NULL || st->error == NULL) {
         if (!PyErr_Occurred())

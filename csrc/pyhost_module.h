@@ -57,13 +57,6 @@ PyObject *pyhost_module_demo_init(void);
  * NULL with SystemError if `module` is not a pyhost_demo module. */
 PyObject *pyhost_module_demo_error(PyObject *module);
 
-/* ---- plain-C benchmark baseline module `pyhost_bench_c` -------------- */
-
-/* Init function of `pyhost_bench_c` (csrc/bench_modules.c): `noop()` and
- * `gauge(name, value, tags, hostname)` written directly against the C API,
- * METH_FASTCALL | METH_KEYWORDS, the floor for benches/modules.rs. */
-PyObject *pyhost_module_bench_c_init(void);
-
 /* ---- layout facts for the Rust side ---------------------------------- */
 
 /* Layouts Rust reads in place, compared with its own declarations by the
@@ -89,7 +82,7 @@ PyObject *pyhost_rs_demo_fail(PyObject *self, PyObject *const *args, Py_ssize_t 
 
 /* PyModule_AddObjectRef (add `obj` to module `m` as `name`, without stealing
  * the reference) is 3.10+; older Pythons get the equivalent. For the exec
- * slots of csrc/demo_module.c and csrc/dd_*.c. */
+ * slots of csrc/demo_module.c and of dependent packages' tables (agent/csrc/dd_*.c). */
 #if PY_VERSION_HEX >= 0x030A0000
 #define PYHOST_ADD_OBJECT_REF(m, name, obj) PyModule_AddObjectRef((m), (name), (obj))
 #else

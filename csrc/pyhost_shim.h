@@ -4,7 +4,7 @@
  *
  * Everything here is either version-sensitive (PyConfig's layout, the error
  * fetch API that changed in 3.12, _PyLong_AsByteArray's signature in 3.13) or
- * a C-only construct (static method tables, the plain-C benchmark baselines).
+ * a C-only construct (static method tables).
  *
  * This header deliberately does not include Python.h: PyObject and
  * PyThreadState are opaque here, so the Rust bindings generated from it
@@ -80,21 +80,6 @@ PyObject *pyhost_long_from_128(uint64_t lo, uint64_t hi, int is_signed);
 /* Write `obj` (an int) into two 64-bit halves (_PyLong_AsByteArray).
  * Returns 0, or -1 with OverflowError/TypeError set. */
 int pyhost_long_as_128(PyObject *obj, uint64_t *lo, uint64_t *hi, int is_signed);
-
-/* ---- plain-C benchmark baselines --------------------------------------
- * The same operations the Rust benchmarks measure, written directly against
- * the C API, so each Rust figure has a C figure from the same run. Each runs
- * `iters` iterations and returns the elapsed nanoseconds (CLOCK_MONOTONIC). */
-
-/* f() with the GIL held; result decref'd. */
-uint64_t pyhost_bench_c_call_noargs(PyObject *f, uint64_t iters);
-/* g(1000) with the GIL held, the int result converted back to a C long long. */
-uint64_t pyhost_bench_c_call_1int(PyObject *g, uint64_t iters);
-/* PyEval_SaveThread + PyEval_RestoreThread; caller holds the GIL. */
-uint64_t pyhost_bench_c_gil_cycle_tstate(uint64_t iters);
-/* PyGILState_Ensure + PyGILState_Release on a thread with no thread state;
- * caller does not hold the GIL. */
-uint64_t pyhost_bench_c_gil_cycle_fresh(uint64_t iters);
 
 #ifdef __cplusplus
 }

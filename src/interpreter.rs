@@ -67,6 +67,18 @@ pub fn compiled_version() -> &'static str {
     c.to_str().unwrap_or("?")
 }
 
+/// The interpreter pyhost was built against (`sys.executable` of the build's
+/// Python, symlinks resolved): the default `sys.executable` of [`Builder`].
+pub fn build_python_executable() -> &'static str {
+    env!("PYHOST_BUILD_PYTHON_EXECUTABLE")
+}
+
+/// Whether pyhost was built against a free-threaded Python (`Py_GIL_DISABLED`,
+/// e.g. 3.13t).
+pub const fn compiled_free_threaded() -> bool {
+    cfg!(Py_GIL_DISABLED)
+}
+
 /// The library directory of the Python pyhost was built against (its
 /// `sysconfig` `LIBDIR`), for hosts that link libpython themselves (the C ABI).
 pub fn build_python_libdir() -> &'static str {

@@ -47,15 +47,17 @@
 
 pub mod ffi;
 
-pub mod agent;
 mod code;
 mod conv;
 mod err;
 pub mod gil;
 pub mod interpreter;
 pub mod module;
+mod number;
 mod object;
 mod panic;
+mod sequence;
+mod typecheck;
 pub mod worker;
 
 pub use code::Mode;
@@ -65,4 +67,6 @@ pub use gil::{try_with_gil, with_gil, GilGuard, Python};
 pub use interpreter::{Builder, Interpreter};
 pub use module::{Args, HostModule};
 pub use object::{Bound, Dict, IntoArgs, Iter, List, Py, Tuple};
+pub use panic::panic_message;
+pub use sequence::FastSequence;
 pub use worker::{JobError, JobHandle, JobOptions, WorkerPool};

@@ -342,8 +342,7 @@ impl<'py> Bound<'py> {
     /// (`PyUnicode_AsUTF8AndSize`). Lone surrogates are an error.
     #[inline]
     pub fn to_str(&self) -> Result<&str> {
-        // SAFETY: GIL held; type check first.
-        if unsafe { ffi::PyUnicode_Check(self.as_ptr()) } == 0 {
+        if !self.is_str() {
             return Err(Error::type_error(format!("expected str, got {}", self.type_name())));
         }
         let mut len: ffi::Py_ssize_t = 0;
@@ -355,6 +354,23 @@ impl<'py> Bound<'py> {
         }
         // SAFETY: CPython guarantees valid UTF-8 of `len` bytes.
         Ok(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, len as usize)) })
+    }
+
+    /// Borrow the contents of a `bytes` object without copying
+    /// (`PyBytes_AsStringAndSize`); `TypeError` for anything else.
+    #[inline]
+    pub fn as_bytes(&self) -> Result<&[u8]> {
+        if !self.is_bytes() {
+            return Err(Error::type_error(format!("expected bytes, got {}", self.type_name())));
+        }
+        let mut p: *mut c_char = std::ptr::null_mut();
+        let mut n: ffi::Py_ssize_t = 0;
+        // SAFETY: GIL held; a bytes object, whose buffer lives as long as it does.
+        if unsafe { ffi::PyBytes_AsStringAndSize(self.as_ptr(), &mut p, &mut n) } < 0 {
+            return Err(Error::fetch(self.py()));
+        }
+        // SAFETY: `n` bytes at `p`, owned by the object, alive as long as &self.
+        Ok(unsafe { std::slice::from_raw_parts(p as *const u8, n as usize) })
     }
 
     /// `str(obj)` as a Rust `String` (`PyObject_Str`).

@@ -1,11 +1,11 @@
 //! Panic payloads as text, for the places that catch panics at a boundary
-//! (host functions, worker jobs) and report them.
+//! (host functions, worker jobs, the C ABI) and report them.
 
 use std::any::Any;
 
 /// The message of a caught panic: the text of `panic!("...")` (a `&str` or
 /// `String` payload), or a placeholder for any other payload type.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -236,8 +236,8 @@ fn run_eval_and_globals() {
 #[test]
 fn run_file_uses_the_real_path() {
     common::interp();
-    let dir = common::TempDir::new("runfile");
-    let path = dir.0.join("script.py");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.py");
     std::fs::write(&path, "value = __file__\n\n\nraise RuntimeError('from script')\n").unwrap();
     with_gil(|py| {
         let g = py.new_globals().unwrap();
@@ -248,7 +248,7 @@ fn run_file_uses_the_real_path() {
             g.get_item("value").unwrap().unwrap().extract::<String>().unwrap(),
             path.to_str().unwrap()
         );
-        let e = py.run_file(dir.0.join("missing.py"), &g).unwrap_err();
+        let e = py.run_file(dir.path().join("missing.py"), &g).unwrap_err();
         assert!(e.is("OSError"), "{e}");
     });
 }

@@ -4,9 +4,9 @@ mod common;
 
 #[test]
 fn opt_in_honours_pythonpath() {
-    let dir = common::TempDir::new("envpath");
-    std::fs::write(dir.0.join("from_env_path.py"), "VALUE = 'found'\n").unwrap();
-    std::env::set_var("PYTHONPATH", &dir.0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("from_env_path.py"), "VALUE = 'found'\n").unwrap();
+    std::env::set_var("PYTHONPATH", dir.path());
     std::env::set_var("PYTHONDONTWRITEBYTECODE", "1");
 
     let interp = pyhost::Interpreter::builder().use_environment(true).init().unwrap();

@@ -5,9 +5,9 @@ mod common;
 
 #[test]
 fn isolated_mode_ignores_pythonpath() {
-    let dir = common::TempDir::new("isolated");
-    std::fs::write(dir.0.join("from_env_path.py"), "VALUE = 'found'\n").unwrap();
-    std::env::set_var("PYTHONPATH", &dir.0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("from_env_path.py"), "VALUE = 'found'\n").unwrap();
+    std::env::set_var("PYTHONPATH", dir.path());
     std::env::set_var("PYTHONDONTWRITEBYTECODE", "1");
 
     let interp = pyhost::Interpreter::builder().init().unwrap();
@@ -15,7 +15,7 @@ fn isolated_mode_ignores_pythonpath() {
         let e = py.import("from_env_path").unwrap_err();
         assert!(e.is("ModuleNotFoundError"), "{e}");
         let path: Vec<String> = py.import("sys").unwrap().getattr("path").unwrap().extract().unwrap();
-        assert!(!path.iter().any(|p| p == dir.0.to_str().unwrap()), "{path:?}");
+        assert!(!path.iter().any(|p| p == dir.path().to_str().unwrap()), "{path:?}");
         let flags = py.import("sys").unwrap().getattr("flags").unwrap();
         assert_eq!(
             flags.getattr("ignore_environment").unwrap().extract::<i64>().unwrap(),

@@ -16,10 +16,10 @@ fn before_init_then_init_then_twice() {
     let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("not initialised"), "{msg}");
 
-    let dir = common::TempDir::new("syspath");
-    std::fs::write(dir.0.join("custom_path_mod.py"), "def f():\n    return 'custom'\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("custom_path_mod.py"), "def f():\n    return 'custom'\n").unwrap();
     let interp = Interpreter::builder()
-        .add_path(&dir.0)
+        .add_path(dir.path())
         .program_name("my-host")
         .utf8_mode(false)
         .site_import(false)

@@ -7,8 +7,8 @@ use std::process::Command;
 
 #[test]
 fn venv_site_packages_and_executable() {
-    let dir = common::TempDir::new("venv");
-    let venv = dir.0.join("env");
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("env");
     let status = Command::new(env!("PYHOST_BUILD_PYTHON_EXECUTABLE"))
         .args(["-m", "venv", "--without-pip"])
         .arg(&venv)

@@ -55,13 +55,7 @@ fn clear_error() {
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        format!("panic in pyhost: {s}")
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        format!("panic in pyhost: {s}")
-    } else {
-        "panic in pyhost (non-string payload)".to_string()
-    }
+    format!("panic in pyhost: {}", pyhost::panic_message(payload))
 }
 
 /// Run `f` for a C entry point: clear the thread's error, catch panics,

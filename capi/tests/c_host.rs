@@ -1,12 +1,12 @@
-//! Compile `examples/c/host.c` against `include/pyhost.h` and the built
+//! Compile `examples/host.c` against `include/pyhost.h` and the built
 //! pyhost-capi library (static, then shared), run it, check its output.
 //! Each host is its own process, so each initialises Python once.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+fn package_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `target/<profile>`: the test executable lives in `target/<profile>/deps`.
@@ -38,7 +38,7 @@ fn write_plugin(dir: &Path) {
 }
 
 fn compile(out: &Path, link: &[String]) {
-    let root = workspace_root();
+    let root = package_root();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let (libdir, pylib) = python_lib();
     let mut cmd = Command::new(cc);
@@ -48,7 +48,7 @@ fn compile(out: &Path, link: &[String]) {
         .arg("-Werror")
         .arg("-I")
         .arg(root.join("include"))
-        .arg(root.join("examples/c/host.c"))
+        .arg(root.join("examples/host.c"))
         .arg("-o")
         .arg(out)
         .args(link)

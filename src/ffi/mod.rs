@@ -9,7 +9,13 @@
 //! Nothing here is safe to call without reading the C documentation: most
 //! need the GIL and valid object pointers.
 
-#![allow(non_snake_case, non_camel_case_types, missing_docs, clippy::missing_safety_doc)]
+#![allow(
+    non_snake_case,
+    non_camel_case_types,
+    missing_docs,
+    missing_debug_implementations,
+    clippy::missing_safety_doc
+)]
 
 pub use python3_sys::*;
 
@@ -66,4 +72,27 @@ extern "C" {
     pub fn PyInterpreterState_ThreadHead(interp: *mut PyInterpreterState) -> *mut PyThreadState;
     /// `PyThreadState_Next`: the next thread state of the same interpreter, or NULL.
     pub fn PyThreadState_Next(tstate: *mut PyThreadState) -> *mut PyThreadState;
+}
+
+/// `PyListObject` (not declared by `python3-sys`): the variable-size header,
+/// then the item array the `PyList_GET_ITEM` macro reads.
+#[repr(C)]
+pub struct PyListObject {
+    pub ob_base: PyVarObject,
+    pub ob_item: *mut *mut PyObject,
+    pub allocated: Py_ssize_t,
+}
+
+/// `PyList_GET_SIZE` (a macro in C): no type check.
+#[inline]
+pub unsafe fn PyList_GET_SIZE(op: *mut PyObject) -> Py_ssize_t {
+    // SAFETY: the caller passes a list.
+    unsafe { Py_SIZE(op) }
+}
+
+/// `PyList_GET_ITEM` (a macro in C): a borrowed reference, no bounds or type check.
+#[inline]
+pub unsafe fn PyList_GET_ITEM(op: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
+    // SAFETY: the caller passes a list and an index below its size.
+    unsafe { *(*(op as *mut PyListObject)).ob_item.offset(i) }
 }

@@ -8,30 +8,6 @@
 use python3_sys::PyObject;
 
 unsafe extern "C" {
-    pub fn pyhost_dd_aggregator_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd_datadog_agent_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd__util_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd_util_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd_tagger_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd_containers_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd_kubeutil_init() -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_dd__util_empty_output_error(module: *mut PyObject) -> *mut PyObject;
-}
-unsafe extern "C" {
     pub fn pyhost_module_host_init() -> *mut PyObject;
 }
 unsafe extern "C" {
@@ -45,9 +21,6 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn pyhost_module_demo_error(module: *mut PyObject) -> *mut PyObject;
-}
-unsafe extern "C" {
-    pub fn pyhost_module_bench_c_init() -> *mut PyObject;
 }
 unsafe extern "C" {
     pub fn pyhost_sizeof_PyListObject() -> usize;
@@ -137,22 +110,4 @@ unsafe extern "C" {
         hi: *mut u64,
         is_signed: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int;
-}
-unsafe extern "C" {
-    pub fn pyhost_bench_c_call_noargs(f: *mut PyObject, iters: u64) -> u64;
-}
-unsafe extern "C" {
-    pub fn pyhost_bench_c_call_1int(g: *mut PyObject, iters: u64) -> u64;
-}
-unsafe extern "C" {
-    pub fn pyhost_bench_c_gil_cycle_tstate(iters: u64) -> u64;
-}
-unsafe extern "C" {
-    pub fn pyhost_bench_c_gil_cycle_fresh(iters: u64) -> u64;
-}
-unsafe extern "C" {
-    pub fn pyhost_bench_c_condvar_roundtrip(iters: u64) -> u64;
-}
-unsafe extern "C" {
-    pub fn pyhost_bench_c_spin_roundtrip(iters: u64) -> u64;
 }

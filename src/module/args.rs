@@ -4,13 +4,13 @@
 //! reference counts, with typed extraction that raises CPython's messages.
 
 use std::borrow::Cow;
-use std::os::raw::c_char;
 
 use crate::conv::{strict_bool, Bytes};
 use crate::err::{Error, ExcKind, Result};
 use crate::ffi;
 use crate::gil::Python;
 use crate::object::{Bound, Dict, List, Py, Tuple};
+use crate::sequence::FastSequence;
 
 /// The arguments of one call to a host function.
 ///
@@ -32,6 +32,8 @@ use crate::object::{Bound, Dict, List, Py, Tuple};
 pub struct Args<'a, 'py> {
     py: Python<'py>,
     fname: &'a str,
+    /// The function's `self` (the module, for a fixed module's function), or NULL.
+    slf: *mut ffi::PyObject,
     positional: &'a [Bound<'py>],
     /// The keyword names (a tuple of str), or NULL.
     kwnames: *mut ffi::PyObject,
@@ -69,14 +71,15 @@ impl<'a, 'py> Args<'a, 'py> {
     /// View a `METH_FASTCALL | METH_KEYWORDS` call's arguments.
     ///
     /// # Safety
-    /// The GIL is held for `'py`; `args` points to `nargs` positional
-    /// arguments followed by one value per name in `kwnames` (a tuple of str,
-    /// or NULL), all alive for `'a`: exactly what CPython passes to such a
-    /// function.
+    /// The GIL is held for `'py`; `slf` is NULL or a live object for `'a`;
+    /// `args` points to `nargs` positional arguments followed by one value per
+    /// name in `kwnames` (a tuple of str, or NULL), all alive for `'a`:
+    /// exactly what CPython passes to such a function.
     #[inline]
     pub unsafe fn from_fastcall(
         py: Python<'py>,
         fname: &'a str,
+        slf: *mut ffi::PyObject,
         args: *const *mut ffi::PyObject,
         nargs: ffi::Py_ssize_t,
         kwnames: *mut ffi::PyObject,
@@ -102,6 +105,7 @@ impl<'a, 'py> Args<'a, 'py> {
         Args {
             py,
             fname,
+            slf,
             positional,
             kwnames,
             kwvalues,
@@ -112,6 +116,20 @@ impl<'a, 'py> Args<'a, 'py> {
     #[inline]
     pub fn py(&self) -> Python<'py> {
         self.py
+    }
+
+    /// The function's `self`: the module object for a function of a fixed
+    /// module's method table (to reach its module state), `None` for a
+    /// stand-alone function and for closures behind a
+    /// [`HostModule`](super::HostModule).
+    #[inline]
+    pub fn self_obj(&self) -> Option<&Bound<'py>> {
+        if self.slf.is_null() {
+            return None;
+        }
+        // SAFETY: per from_fastcall's contract, a live object for 'a, which
+        // outlives this borrow of the Args holding the pointer.
+        Some(unsafe { Bound::ref_from_ptr(self.py, &self.slf) })
     }
 
     /// The function's name, as error messages show it.
@@ -465,19 +483,10 @@ impl<'a, 'py> FromArg<'a, 'py> for &'a str {
     const MAY_RUN_PYTHON: bool = false;
     #[inline(always)]
     fn from_arg(obj: &'a Bound<'py>) -> std::result::Result<Self, ArgError> {
-        // SAFETY: GIL held ('py); type check on a live object.
-        if unsafe { ffi::PyUnicode_Check(obj.as_ptr()) } == 0 {
+        if !obj.is_str() {
             return Err(ArgError::wrong_type("str", obj));
         }
-        let mut len: ffi::Py_ssize_t = 0;
-        // SAFETY: a str; the UTF-8 buffer is cached in the object, which the
-        // caller keeps alive for 'a.
-        let p = unsafe { ffi::PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut len) };
-        if p.is_null() {
-            return Err(Error::fetch(obj.py()).into());
-        }
-        // SAFETY: CPython returns valid UTF-8 of `len` bytes.
-        Ok(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, len as usize)) })
+        Ok(obj.to_str()?)
     }
 }
 
@@ -491,18 +500,10 @@ impl<'a, 'py> FromArg<'a, 'py> for String {
 
 impl<'a, 'py> FromArg<'a, 'py> for &'a [u8] {
     fn from_arg(obj: &'a Bound<'py>) -> std::result::Result<Self, ArgError> {
-        // SAFETY: GIL held; type check.
-        if unsafe { ffi::PyBytes_Check(obj.as_ptr()) } == 0 {
+        if !obj.is_bytes() {
             return Err(ArgError::wrong_type("bytes", obj));
         }
-        let mut p: *mut c_char = std::ptr::null_mut();
-        let mut n: ffi::Py_ssize_t = 0;
-        // SAFETY: a bytes object; its buffer lives as long as the object ('a).
-        if unsafe { ffi::PyBytes_AsStringAndSize(obj.as_ptr(), &mut p, &mut n) } < 0 {
-            return Err(Error::fetch(obj.py()).into());
-        }
-        // SAFETY: p points to n bytes owned by obj.
-        Ok(unsafe { std::slice::from_raw_parts(p as *const u8, n as usize) })
+        Ok(obj.as_bytes()?)
     }
 }
 
@@ -652,15 +653,6 @@ impl<'a, 'py, T: FromArg<'a, 'py>> FromArg<'a, 'py> for Option<T> {
     }
 }
 
-/// `ob_item` of a `PyListObject` (what the `PyList_GET_ITEM` macro reads):
-/// the struct after the variable-size object header.
-#[repr(C)]
-pub(crate) struct PyListObject {
-    pub(crate) ob_base: ffi::PyVarObject,
-    pub(crate) ob_item: *mut *mut ffi::PyObject,
-    pub(crate) allocated: ffi::Py_ssize_t,
-}
-
 impl<'a, 'py, T> FromArg<'a, 'py> for Vec<T>
 where
     T: for<'b> FromArg<'b, 'py>,
@@ -668,40 +660,29 @@ where
     /// A list or tuple whose items convert to `T`; a bad item is reported
     /// as `f() argument 3 item 1 must be str, not int`.
     fn from_arg(obj: &'a Bound<'py>) -> std::result::Result<Self, ArgError> {
-        let p = obj.as_ptr();
-        let py = obj.py();
-        // SAFETY: GIL held; type checks.
-        let (is_list, is_tuple) = unsafe { (ffi::PyList_Check(p) != 0, ffi::PyTuple_Check(p) != 0) };
-        if !is_list && !is_tuple {
+        let Some(seq) = FastSequence::new(obj) else {
             return Err(ArgError::wrong_type("list", obj));
-        }
-        // SAFETY: list or tuple: a variable-size object.
-        let len = |p| unsafe { ffi::Py_SIZE(p) as usize };
-        let mut out = Vec::with_capacity(len(p));
-        let mut i = 0;
+        };
+        let mut out = Vec::with_capacity(seq.len());
         // Re-read the length each time: converting an item may run Python
         // code (__index__, __float__) that changes a list.
-        while i < len(p) {
-            // SAFETY: i < current size. Lists keep their items in ob_item,
-            // tuples inline (PyList_GET_ITEM / PyTuple_GET_ITEM).
-            let raw = unsafe {
-                if is_list {
-                    *(*(p as *mut PyListObject)).ob_item.add(i)
-                } else {
-                    ffi::PyTuple_GET_ITEM(p, i as ffi::Py_ssize_t)
-                }
-            };
+        let mut i = 0;
+        while i < seq.len() {
             let converted = if T::MAY_RUN_PYTHON {
                 // A new reference keeps the item alive even if the
                 // conversion's Python code removes it from the list.
-                // SAFETY: raw is a live item of the sequence.
-                let item = unsafe { Bound::from_borrowed_ptr(py, raw) };
-                T::from_arg(&item)
+                match seq.get(i) {
+                    Some(item) => T::from_arg(&item),
+                    None => break,
+                }
             } else {
                 // Nothing can change the list during this conversion, and
                 // its result borrows nothing (T is FromArg for every 'b).
+                // SAFETY: i is below the current length; no Python code runs
+                // while the borrowed item is converted.
+                let raw = unsafe { seq.get_borrowed(i) };
                 // SAFETY: raw is a live item, kept by the sequence.
-                T::from_arg(unsafe { Bound::ref_from_ptr(py, &raw) })
+                T::from_arg(unsafe { Bound::ref_from_ptr(obj.py(), &raw) })
             };
             match converted {
                 Ok(v) => out.push(v),
@@ -718,8 +699,7 @@ macro_rules! typed_arg {
         impl<'a, 'py> FromArg<'a, 'py> for $t<'py> {
             #[inline]
             fn from_arg(obj: &'a Bound<'py>) -> std::result::Result<Self, ArgError> {
-                // SAFETY: GIL held; type check.
-                if unsafe { ffi::$check(obj.as_ptr()) } == 0 {
+                if !obj.$check() {
                     return Err(ArgError::wrong_type($expected, obj));
                 }
                 Ok(obj.$down()?.clone())
@@ -728,25 +708,6 @@ macro_rules! typed_arg {
     };
 }
 
-typed_arg!(Dict, PyDict_Check, "dict", downcast_dict);
-typed_arg!(List, PyList_Check, "list", downcast_list);
-typed_arg!(Tuple, PyTuple_Check, "tuple", downcast_tuple);
-
-#[cfg(test)]
-mod tests {
-    use super::PyListObject;
-    use crate::ffi;
-
-    #[test]
-    fn list_layout_matches_c() {
-        // SAFETY: pure functions returning sizeof/offsetof.
-        let (size, offset) = unsafe {
-            (
-                ffi::pyhost_sizeof_PyListObject(),
-                ffi::pyhost_offsetof_PyListObject_ob_item(),
-            )
-        };
-        assert_eq!(std::mem::size_of::<PyListObject>(), size);
-        assert_eq!(std::mem::offset_of!(PyListObject, ob_item), offset);
-    }
-}
+typed_arg!(Dict, is_dict, "dict", downcast_dict);
+typed_arg!(List, is_list, "list", downcast_list);
+typed_arg!(Tuple, is_tuple, "tuple", downcast_tuple);

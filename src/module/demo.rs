@@ -84,9 +84,9 @@ crate::host_function!(
 );
 
 crate::host_function!(
-    /// `pyhost_demo.fail(kind, message='failed')`. `slf` is the module (static
+    /// `pyhost_demo.fail(kind, message='failed')`. `self` is the module (static
     /// tables pass it), whose state holds `DemoError`.
-    pyhost_rs_demo_fail(slf),
+    pyhost_rs_demo_fail,
     "fail",
     |py, args| {
         args.check(&["kind", "message"], 2)?;
@@ -97,8 +97,10 @@ crate::host_function!(
             "overflow" => Error::overflow_error(message),
             "runtime" => Error::runtime_error(message),
             "demo" => {
-                // SAFETY: GIL held; slf is the pyhost_demo module; the
-                // result is borrowed from its state (or NULL + error).
+                let slf = args.self_obj().map_or(std::ptr::null_mut(), |m| m.as_ptr());
+                // SAFETY: GIL held; the C getter checks that `slf` is a
+                // pyhost_demo module (NULL + SystemError otherwise); the
+                // result is borrowed from its state.
                 let ty = unsafe { ffi::pyhost_module_demo_error(slf) };
                 if ty.is_null() {
                     return Err(Error::fetch(py));

@@ -97,13 +97,13 @@ pub type HostFn = dyn for<'a, 'py> Fn(Python<'py>, &Args<'a, 'py>) -> Result<Bou
 ///
 /// #[no_mangle]
 /// pub unsafe extern "C" fn my_noop(
-///     _slf: *mut ffi::PyObject,
+///     slf: *mut ffi::PyObject,
 ///     args: *const *mut ffi::PyObject,
 ///     nargs: ffi::Py_ssize_t,
 ///     kwnames: *mut ffi::PyObject,
 /// ) -> *mut ffi::PyObject {
 ///     // SAFETY: CPython calls this through a METH_FASTCALL | METH_KEYWORDS entry.
-///     unsafe { fastcall("my_noop", args, nargs, kwnames, |py, args| {
+///     unsafe { fastcall("my_noop", slf, args, nargs, kwnames, |py, args| {
 ///         args.no_args()?;
 ///         Ok(py.None())
 ///     }) }
@@ -117,6 +117,7 @@ pub type HostFn = dyn for<'a, 'py> Fn(Python<'py>, &Args<'a, 'py>) -> Result<Bou
 #[inline(always)]
 pub unsafe fn fastcall<F>(
     name: &str,
+    slf: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
@@ -131,7 +132,7 @@ where
     let py = guard.python();
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: forwarded contract (fastcall arguments, alive for the call).
-        let a = unsafe { Args::from_fastcall(py, name, args, nargs, kwnames) };
+        let a = unsafe { Args::from_fastcall(py, name, slf, args, nargs, kwnames) };
         match f(py, &a) {
             Ok(v) => v.into_ptr(),
             Err(e) => {
@@ -169,9 +170,8 @@ where
 /// The C side declares `PyObject *my_module_add(PyObject *self, PyObject
 /// *const *args, Py_ssize_t nargs, PyObject *kwnames);` and lists it as
 /// `{"add", (PyCFunction)(void (*)(void))my_module_add, METH_FASTCALL |
-/// METH_KEYWORDS, doc}`. Write `my_module_add(module), "add", body` to name
-/// the function's `self` (for a static table: the module object, e.g. to
-/// read its state) so the body can use it.
+/// METH_KEYWORDS, doc}`. The function's `self` (for a static table: the
+/// module object, e.g. to read its state) is [`Args::self_obj`].
 ///
 /// The doc comments given become the function's, followed by a `# Safety`
 /// section. The body is not inside the generated `unsafe` block: unsafe
@@ -179,9 +179,6 @@ where
 #[macro_export]
 macro_rules! host_function {
     ($(#[$attr:meta])* $cname:ident, $pyname:expr, $body:expr $(,)?) => {
-        $crate::host_function!($(#[$attr])* $cname(_slf), $pyname, $body);
-    };
-    ($(#[$attr:meta])* $cname:ident($slf:ident), $pyname:expr, $body:expr $(,)?) => {
         $(#[$attr])*
         ///
         /// # Safety
@@ -189,7 +186,7 @@ macro_rules! host_function {
         /// method-table entry, with the GIL held.
         #[no_mangle]
         pub unsafe extern "C" fn $cname(
-            $slf: *mut $crate::ffi::PyObject,
+            slf: *mut $crate::ffi::PyObject,
             args: *const *mut $crate::ffi::PyObject,
             nargs: $crate::ffi::Py_ssize_t,
             kwnames: *mut $crate::ffi::PyObject,
@@ -200,7 +197,7 @@ macro_rules! host_function {
             let body = $crate::module::host_body($body);
             // SAFETY: CPython calls this entry as METH_FASTCALL |
             // METH_KEYWORDS (GIL held); the arguments are forwarded unchanged.
-            unsafe { $crate::module::fastcall(name, args, nargs, kwnames, body) }
+            unsafe { $crate::module::fastcall(name, slf, args, nargs, kwnames, body) }
         }
     };
 }
@@ -530,7 +527,11 @@ unsafe extern "C" fn closure_trampoline(
     // entry is leaked and never freed.
     let entry: &'static FnEntry = unsafe { &*(*(slf as *const FunctionData)).entry };
     // SAFETY: called as METH_FASTCALL | METH_KEYWORDS; arguments forwarded.
-    unsafe { fastcall(&entry.display, args, nargs, kwnames, |py, a| (entry.f)(py, a)) }
+    unsafe {
+        fastcall(&entry.display, ptr::null_mut(), args, nargs, kwnames, |py, a| {
+            (entry.f)(py, a)
+        })
+    }
 }
 
 /// A built-in module whose functions are Rust closures.

@@ -1,0 +1,38 @@
+//! The check runtime: what a host needs to run Datadog Agent checks.
+//!
+//! These modules are plain Rust, usable without an interpreter; the
+//! `aggregator`, `datadog_agent` and `_util` host modules are thin
+//! argument-parsing layers over them. The compatibility target is the Datadog
+//! Agent's rtloader (<https://github.com/DataDog/datadog-agent/tree/main/rtloader>:
+//! `common/builtins/*.c` for the modules, `three/three.cpp` for the check
+//! lifecycle).
+//!
+//! * [`aggregator`]: submissions per check id, raw and aggregated with the
+//!   Agent's per-type rules;
+//! * [`obfuscate`]: the Agent's SQL literal obfuscation (`obfuscate_sql`);
+//! * [`cache`]: the persistent cache (`read/write_persistent_cache`);
+//! * [`subprocess`]: `get_subprocess_output` without a shell;
+//! * [`config`]: the `conf.d` layout and the host's own configuration
+//!   (YAML);
+//! * [`host`]: the services the built-in modules read (installed once);
+//! * [`json`]: a dependency-free JSON value, the payload format between the
+//!   host and Python;
+//! * [`setup`]: the options and start-up shared by check-running programs;
+//! * [`pybase`]: the Python base package (`checks.AgentCheck`) shipped in
+//!   the library.
+
+pub mod aggregator;
+pub mod cache;
+pub mod check;
+pub mod config;
+pub mod host;
+pub mod json;
+pub mod modules;
+pub mod obfuscate;
+pub mod output;
+pub mod pybase;
+pub mod runner;
+pub mod scheduler;
+pub mod setup;
+pub mod sinks;
+pub mod subprocess;

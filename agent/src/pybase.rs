@@ -1,0 +1,83 @@
+//! The Python base package shipped inside the library: `checks`
+//! (`from checks import AgentCheck`) and its fallback `checks.stubs`,
+//! compiled into the binary from `python/checks/` so checks run with no
+//! Python package installed.
+
+use pyhost::{Bound, Python, Result};
+
+/// One module of the embedded base package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedModule {
+    /// The dotted module name.
+    pub name: &'static str,
+    /// The file name its code objects and tracebacks carry.
+    pub filename: &'static str,
+    /// Its source.
+    pub source: &'static str,
+    /// True for a package (`__init__.py`).
+    pub is_package: bool,
+}
+
+/// The package's modules, in installation order: `checks.stubs` first,
+/// because `checks` imports it when the host modules are missing.
+pub const MODULES: &[EmbeddedModule] = &[
+    EmbeddedModule {
+        name: "checks.stubs",
+        filename: "<pyhost>/checks/stubs.py",
+        source: include_str!("../python/checks/stubs.py"),
+        is_package: false,
+    },
+    EmbeddedModule {
+        name: "checks",
+        filename: "<pyhost>/checks/__init__.py",
+        source: include_str!("../python/checks/__init__.py"),
+        is_package: true,
+    },
+];
+
+/// Install the base package in `sys.modules`, so `import checks` works
+/// without files, and register the sources with `linecache` so tracebacks
+/// through the base show their lines. Install it after the host modules
+/// are importable: the package decides `AGENT_RUNNING` when it runs.
+/// A module that fails to run is removed from `sys.modules` again.
+pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
+    let linecache = py.import("linecache")?.getattr("cache")?;
+    let mut package = None;
+    for m in MODULES {
+        let lines: Vec<String> = m.source.split_inclusive('\n').map(str::to_owned).collect();
+        linecache.set_item(m.filename, (m.source.len(), (), lines, m.filename))?;
+        let module = py.module_from_code(m.source, m.filename, m.name)?;
+        if m.is_package {
+            module.setattr("__path__", Vec::<String>::new())?;
+            module.setattr("__package__", m.name)?;
+            package = Some(module);
+        } else if let Some((parent, _)) = m.name.rsplit_once('.') {
+            module.setattr("__package__", parent)?;
+        }
+    }
+    let package = package.expect("MODULES contains the package");
+    let stubs = py.import("sys")?.getattr("modules")?.get_item("checks.stubs")?;
+    package.setattr("stubs", stubs)?;
+    Ok(package)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_embedded_and_ordered() {
+        let names: Vec<&str> = MODULES.iter().map(|m| m.name).collect();
+        assert_eq!(names, ["checks.stubs", "checks"]);
+        let pkg = &MODULES[1];
+        assert!(pkg.is_package && pkg.source.contains("class AgentCheck("));
+        // The package must reach its fallback by absolute import: the
+        // embedded package is not file-based, so a relative import could not
+        // resolve before `__path__` is set.
+        assert!(pkg
+            .source
+            .contains("from checks.stubs import aggregator, datadog_agent"));
+        assert!(!pkg.source.contains("from .stubs"));
+        assert!(MODULES[0].source.contains("class AggregatorStub("));
+    }
+}

@@ -1,0 +1,130 @@
+//! Sequences read the way C extensions read them: `PySequence_Size`, and
+//! `PySequence_Fast` (a list or tuple, indexed in place without a Python-level
+//! call per item).
+//!
+//! Items come out as owned handles ([`FastSequence::get`]): a list can change
+//! while it is read (a conversion that runs Python code, `__del__` during a
+//! garbage collection, another thread on a free-threaded build), and an owned
+//! reference keeps the item alive whatever happens to the list. An increment
+//! and a decrement per item is all it costs.
+
+use std::ffi::CStr;
+
+use crate::err::{Error, Result};
+use crate::ffi;
+use crate::object::Bound;
+
+impl<'py> Bound<'py> {
+    /// `len(obj)` through the sequence protocol (`PySequence_Size`).
+    pub fn sequence_len(&self) -> Result<usize> {
+        // SAFETY: GIL held (a Bound exists); live object.
+        let n = unsafe { ffi::PySequence_Size(self.as_ptr()) };
+        if n < 0 {
+            return Err(Error::fetch(self.py()));
+        }
+        Ok(n as usize)
+    }
+
+    /// `PySequence_Fast(obj, message)`: the list or tuple itself, or a new list
+    /// of the items of any other iterable; `TypeError(message)` if `obj` is not
+    /// iterable.
+    pub fn sequence_fast(&self, message: &CStr) -> Result<FastSequence<'py>> {
+        // SAFETY: GIL held; a new reference (a list or tuple) or NULL with an exception.
+        let seq =
+            unsafe { Bound::from_owned_ptr_or_err(self.py(), ffi::PySequence_Fast(self.as_ptr(), message.as_ptr())) }?;
+        let is_list = seq.is_list();
+        Ok(FastSequence { seq, is_list })
+    }
+}
+
+/// A list or tuple from [`Bound::sequence_fast`] (or [`FastSequence::new`]).
+#[derive(Debug, Clone)]
+pub struct FastSequence<'py> {
+    seq: Bound<'py>,
+    is_list: bool,
+}
+
+impl<'py> FastSequence<'py> {
+    /// View a list or tuple as a fast sequence (`None` for anything else).
+    pub fn new(obj: &Bound<'py>) -> Option<FastSequence<'py>> {
+        let is_list = obj.is_list();
+        (is_list || obj.is_tuple()).then(|| FastSequence {
+            seq: obj.clone(),
+            is_list,
+        })
+    }
+
+    /// The current number of items (`PySequence_Fast_GET_SIZE`). A list's
+    /// length can change between calls.
+    #[inline]
+    pub fn len(&self) -> usize {
+        // SAFETY: GIL held; a list or tuple (both variable-size objects).
+        (unsafe {
+            if self.is_list {
+                ffi::PyList_GET_SIZE(self.seq.as_ptr())
+            } else {
+                ffi::PyTuple_GET_SIZE(self.seq.as_ptr())
+            }
+        }) as usize
+    }
+
+    /// Whether there are no items now.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Item `i` as a new reference (`PySequence_Fast_GET_ITEM` + `Py_INCREF`),
+    /// or `None` past the current end.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<Bound<'py>> {
+        if i >= self.len() {
+            return None;
+        }
+        // SAFETY: GIL held; i is below the current size; the item is live
+        // (the sequence holds it) and we take our own reference at once.
+        unsafe {
+            let p = if self.is_list {
+                ffi::PyList_GET_ITEM(self.seq.as_ptr(), i as ffi::Py_ssize_t)
+            } else {
+                ffi::PyTuple_GET_ITEM(self.seq.as_ptr(), i as ffi::Py_ssize_t)
+            };
+            Some(Bound::from_borrowed_ptr(self.seq.py(), p))
+        }
+    }
+
+    /// The items, each re-read at its turn (a list that shrinks while it is
+    /// iterated ends the iteration early, as CPython's own loops do).
+    pub fn iter(&self) -> impl Iterator<Item = Bound<'py>> + '_ {
+        (0..).map_while(move |i| self.get(i))
+    }
+
+    /// Whether the underlying object is a list (else a tuple).
+    #[inline]
+    pub fn is_list(&self) -> bool {
+        self.is_list
+    }
+
+    /// The list or tuple itself.
+    #[inline]
+    pub fn as_bound(&self) -> &Bound<'py> {
+        &self.seq
+    }
+
+    /// A borrowed item, without a reference of its own.
+    ///
+    /// # Safety
+    /// `i` is below the current length, and no Python code may run while the
+    /// result is used (it could remove the item from a list and free it).
+    #[inline]
+    pub(crate) unsafe fn get_borrowed(&self, i: usize) -> *mut ffi::PyObject {
+        // SAFETY: per the contract.
+        unsafe {
+            if self.is_list {
+                ffi::PyList_GET_ITEM(self.seq.as_ptr(), i as ffi::Py_ssize_t)
+            } else {
+                ffi::PyTuple_GET_ITEM(self.seq.as_ptr(), i as ffi::Py_ssize_t)
+            }
+        }
+    }
+}
