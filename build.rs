@@ -25,6 +25,8 @@ struct PythonInfo {
     shared: bool,
     /// `Py_GIL_DISABLED`: a free-threaded build (3.13t).
     gil_disabled: bool,
+    /// `LDVERSION`: the library's version suffix, `3.11` or `3.13t` (`-lpython3.13t`).
+    ldversion: String,
 }
 
 fn query_python(interpreter: &str) -> PythonInfo {
@@ -38,6 +40,7 @@ print('%d.%d.%d' % sys.version_info[:3] + ('' if sys.version_info.releaselevel =
 print(sys.hexversion)
 print(v('Py_ENABLE_SHARED') or 0)
 print(v('Py_GIL_DISABLED') or 0)
+print(v('LDVERSION') or '%d.%d' % sys.version_info[:2])
 "#;
     let out = Command::new(interpreter)
         .arg("-c")
@@ -53,7 +56,7 @@ print(v('Py_GIL_DISABLED') or 0)
     let text = String::from_utf8(out.stdout).expect("interpreter printed non-UTF-8");
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines.len() >= 7,
+        lines.len() >= 8,
         "pyhost build: unexpected interpreter output: {text:?}"
     );
     PythonInfo {
@@ -64,6 +67,7 @@ print(v('Py_GIL_DISABLED') or 0)
         hexversion: lines[4].trim().parse().expect("sys.hexversion"),
         shared: lines[5].trim() == "1",
         gil_disabled: lines[6].trim() == "1",
+        ldversion: lines[7].trim().to_string(),
     }
 }
 
@@ -81,6 +85,17 @@ fn main() {
         .or_else(|| env::var("DEP_PYTHON3_PYTHON_INTERPRETER").ok())
         .unwrap_or_else(|| "python3".to_string());
     let py = query_python(&interpreter);
+    let minor = (py.hexversion >> 16) & 0xff;
+    let major = py.hexversion >> 24;
+    // What src/ffi/ has been audited against (docs/cpython-abi.md); a newer
+    // Python may change layouts or inline functions pyhost mirrors.
+    if major != 3 || !(8..=13).contains(&minor) {
+        panic!(
+            "pyhost build: {} is Python {}; pyhost supports CPython 3.8 to 3.13 (and the free-threaded \
+             3.13t). Set PYTHON_SYS_EXECUTABLE to a supported interpreter.",
+            py.executable, py.version
+        );
+    }
 
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let csrc = manifest.join("csrc");
@@ -98,6 +113,7 @@ fn main() {
         build.file(src);
     }
     build.compile("pyhost_shim");
+    probe_layout(&py, &csrc);
 
     // For the build scripts of packages that depend on pyhost (Cargo's
     // `links` metadata: DEP_PYHOST_SHIM_<KEY>); pyhost-build reads them.
@@ -108,6 +124,7 @@ fn main() {
     println!("cargo:python_shared={}", py.shared as u8);
     println!("cargo:python_executable={}", py.executable);
     println!("cargo:python_version={}", py.version);
+    println!("cargo:python_ldversion={}", py.ldversion);
 
     if py.shared && !py.lib_dir.is_empty() {
         // Applies to this package's binaries, tests, examples, benches and cdylib.
@@ -117,6 +134,7 @@ fn main() {
     println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_EXECUTABLE={}", py.executable);
     println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_LIBDIR={}", py.lib_dir);
     println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_INCLUDE={}", py.include_dir);
+    println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_LDVERSION={}", py.ldversion);
 
     println!("cargo:python_gil_disabled={}", py.gil_disabled as u8);
     println!(
@@ -127,7 +145,6 @@ fn main() {
     // Version cfgs, named as pyo3-ffi names them: `Py_3_N` for every minor
     // version at or below the one we build against, `Py_GIL_DISABLED` for a
     // free-threaded build.
-    let minor = (py.hexversion >> 16) & 0xff;
     for m in 8..=14u32 {
         println!("cargo:rustc-check-cfg=cfg(Py_3_{m})");
         if minor >= m {
@@ -142,6 +159,48 @@ fn main() {
     regen_bindings(&manifest, &csrc, &py);
 }
 
+/// Compile and run a probe that prints the layouts of `csrc/pyhost_layout.h`
+/// as the C compiler sees them in this Python's headers, and write them as
+/// Rust constants (`$OUT_DIR/c_layout.rs`). `src/ffi/layout.rs` asserts at
+/// compile time that the Rust mirrors agree, so a Python whose layout pyhost
+/// does not know fails the build, never a run.
+fn probe_layout(py: &PythonInfo, csrc: &Path) {
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let src = out_dir.join("layout_probe.c");
+    let exe = out_dir.join("layout_probe");
+    std::fs::write(
+        &src,
+        "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n#include <stdio.h>\n#include \"pyhost_layout.h\"\n\
+         int main(void) {\n\
+         #define P(entry, value) printf(\"%s %lld\\n\", #entry, (long long)(value));\n\
+         PYHOST_LAYOUT(P)\n    return 0;\n}\n",
+    )
+    .expect("write the layout probe");
+    let compiler = pyhost_build::c_build_for(Path::new(&py.include_dir))
+        .include(csrc)
+        .get_compiler();
+    let status = compiler
+        .to_command()
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the C compiler for the layout probe");
+    assert!(
+        status.success(),
+        "pyhost build: the layout probe does not compile against {}",
+        py.include_dir
+    );
+    let out = Command::new(&exe).output().expect("run the layout probe");
+    assert!(out.status.success(), "pyhost build: the layout probe failed");
+    let mut rust = String::from("// Generated by build.rs from csrc/pyhost_layout.h: the C compiler's view.\n");
+    for line in String::from_utf8(out.stdout).expect("probe output").lines() {
+        let (name, value) = line.split_once(' ').expect("probe line");
+        rust.push_str(&format!("pub const {name}: usize = {value};\n"));
+    }
+    std::fs::write(out_dir.join("c_layout.rs"), rust).expect("write c_layout.rs");
+}
+
 #[cfg(feature = "regen-bindings")]
 fn regen_bindings(manifest: &Path, csrc: &Path, _py: &PythonInfo) {
     // Only our own headers: PyObject is opaque there, so the output does not
@@ -150,6 +209,8 @@ fn regen_bindings(manifest: &Path, csrc: &Path, _py: &PythonInfo) {
         .expect("csrc/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "h"))
+        // The layout list needs Python.h; it is read by the probe, not bindgen.
+        .filter(|p| !p.ends_with("pyhost_layout.h"))
         .collect();
     headers.sort();
     let mut builder = bindgen::Builder::default();

@@ -15,6 +15,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "pyhost_layout.h"
 #include "pyhost_module.h"
 
 static PyModuleDef_Slot host_slots[] = {
@@ -51,14 +52,10 @@ PyObject *pyhost_module_host_create(PyObject *spec)
     return m;
 }
 
-/* The self object of a closure-backed function: a pointer to its Rust
- * entry, read by the trampoline with one load (a capsule would cost a call
- * and a strcmp of its name on every call). Not instantiable from Python. */
-typedef struct {
-    PyObject_HEAD
-    void *entry;
-} pyhost_function_data;
-
+/* The self object of a closure-backed function (pyhost_function_data, in
+ * pyhost_layout.h): a pointer to its Rust entry, read by the trampoline with
+ * one load (a capsule would cost a call and a strcmp of its name on every
+ * call). Not instantiable from Python. */
 static PyTypeObject function_data_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "pyhost.FunctionData",
@@ -79,8 +76,3 @@ PyObject *pyhost_function_data_new(void *entry)
     return (PyObject *)o;
 }
 
-size_t pyhost_offsetof_function_data_entry(void) { return offsetof(pyhost_function_data, entry); }
-size_t pyhost_sizeof_PyObject(void) { return sizeof(PyObject); }
-
-size_t pyhost_sizeof_PyListObject(void) { return sizeof(PyListObject); }
-size_t pyhost_offsetof_PyListObject_ob_item(void) { return offsetof(PyListObject, ob_item); }

@@ -57,16 +57,6 @@ PyObject *pyhost_module_demo_init(void);
  * NULL with SystemError if `module` is not a pyhost_demo module. */
 PyObject *pyhost_module_demo_error(PyObject *module);
 
-/* ---- layout facts for the Rust side ---------------------------------- */
-
-/* Layouts Rust reads in place, compared with its own declarations by the
- * tests: PyListObject's items (PyList_GET_ITEM is a macro) and the entry
- * pointer of pyhost.FunctionData. */
-size_t pyhost_sizeof_PyListObject(void);
-size_t pyhost_offsetof_function_data_entry(void);
-size_t pyhost_sizeof_PyObject(void);
-size_t pyhost_offsetof_PyListObject_ob_item(void);
-
 #ifdef Py_PYTHON_H
 /* Implemented in Rust (src/module/). Hidden from bindgen, which does not
  * include Python.h: the Rust definitions are the source of truth. */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #endif
 
+#include "pyhost_layout.h"
 #include "pyhost_shim.h"
 
 static void copy_message(char *err, size_t err_len, const char *prefix, const char *msg)
@@ -127,11 +128,26 @@ fail:
 const char *pyhost_compiled_version(void) { return PY_VERSION; }
 unsigned long pyhost_compiled_hexversion(void) { return (unsigned long)PY_VERSION_HEX; }
 
-size_t pyhost_sizeof_PyConfig(void) { return sizeof(PyConfig); }
-size_t pyhost_sizeof_PyPreConfig(void) { return sizeof(PyPreConfig); }
-size_t pyhost_sizeof_PyMethodDef(void) { return sizeof(PyMethodDef); }
-size_t pyhost_sizeof_PyModuleDef(void) { return sizeof(PyModuleDef); }
-size_t pyhost_sizeof_PyTypeObject(void) { return sizeof(PyTypeObject); }
+long long pyhost_layout(const char *name)
+{
+    if (name == NULL)
+        return -1;
+#define PYHOST_LAYOUT_CASE(entry, value) \
+    if (strcmp(name, #entry) == 0)        \
+        return (long long)(value);
+    PYHOST_LAYOUT(PYHOST_LAYOUT_CASE)
+#undef PYHOST_LAYOUT_CASE
+    return -1;
+}
+
+int pyhost_compiled_gil_disabled(void)
+{
+#ifdef Py_GIL_DISABLED
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 PyObject *pyhost_err_take(void)
 {

@@ -56,13 +56,14 @@ const char *pyhost_compiled_version(void);
 /* PY_VERSION_HEX of those headers. */
 unsigned long pyhost_compiled_hexversion(void);
 
-/* sizeof of structs python3-sys declares by hand, for a bindgen-free layout
- * check in the tests. */
-size_t pyhost_sizeof_PyConfig(void);
-size_t pyhost_sizeof_PyPreConfig(void);
-size_t pyhost_sizeof_PyMethodDef(void);
-size_t pyhost_sizeof_PyModuleDef(void);
-size_t pyhost_sizeof_PyTypeObject(void);
+/* 1 if the headers are a free-threaded build's (Py_GIL_DISABLED), else 0. */
+int pyhost_compiled_gil_disabled(void);
+
+/* A layout fact of the headers, by name (the entries of csrc/pyhost_layout.h:
+ * "PyObject_size", "PyObject_ob_type", ...), or -1 for an unknown name. The
+ * Rust mirrors in src/ffi/ are checked against the same list at build time;
+ * this lets a test compare them with the library that actually runs. */
+long long pyhost_layout(const char *name);
 
 /* ---- errors ----------------------------------------------------------- */
 

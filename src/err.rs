@@ -27,12 +27,22 @@ pub enum Error {
     NotInitialized,
     /// The interpreter has been finalised.
     Finalized,
-    /// The libpython loaded at run time is not the one pyhost was compiled against.
+    /// The libpython loaded at run time is not the one pyhost was compiled
+    /// against (another version, or a free-threaded build for a default one
+    /// or the reverse).
     VersionMismatch {
         /// `PY_VERSION` of the headers the C shim was compiled with.
         compiled: String,
         /// The version reported by `Py_GetVersion()` at run time.
         runtime: String,
+        /// Whether pyhost was built for a free-threaded Python (`Py_GIL_DISABLED`).
+        compiled_free_threaded: bool,
+        /// Whether the loaded libpython is a free-threaded build.
+        runtime_free_threaded: bool,
+        /// The library directory of the Python pyhost was built against.
+        compiled_libdir: String,
+        /// The file the loaded libpython came from (`dladdr`), if known.
+        runtime_library: Option<String>,
     },
     /// Start-up failed (the `PyStatus` message, or a bad configuration value).
     Init(String),
@@ -121,12 +131,34 @@ impl fmt::Display for Error {
                 "the Python interpreter is not initialised (start it with pyhost::Interpreter::builder().init())",
             ),
             Error::Finalized => f.write_str("the Python interpreter has been finalised"),
-            Error::VersionMismatch { compiled, runtime } => write!(
-                f,
-                "Python version mismatch: pyhost was compiled against Python {compiled} but the libpython \
-                 loaded at run time is {runtime}; rebuild against the Python you run, or fix the rpath / \
-                 LD_LIBRARY_PATH so the build's libpython is loaded"
-            ),
+            Error::VersionMismatch {
+                compiled,
+                runtime,
+                compiled_free_threaded,
+                runtime_free_threaded,
+                compiled_libdir,
+                runtime_library,
+            } => {
+                let build = |ft: bool| if ft { " (free-threaded)" } else { "" };
+                write!(
+                    f,
+                    "Python version mismatch: pyhost was compiled against Python {compiled}{} from {compiled_libdir}, \
+                     but the libpython loaded at run time is {runtime}{}",
+                    build(*compiled_free_threaded),
+                    build(*runtime_free_threaded)
+                )?;
+                if let Some(lib) = runtime_library {
+                    write!(f, " ({lib})")?;
+                }
+                write!(
+                    f,
+                    ". The binary must load the libpython in {compiled_libdir}: give it an rpath to that \
+                     directory (in a crate that depends on pyhost, add pyhost-build to [build-dependencies] and \
+                     `fn main() {{ pyhost_build::link_python(); }}` to build.rs; see docs/linking.md), or run it \
+                     with LD_LIBRARY_PATH={compiled_libdir}, or rebuild pyhost against the Python you run \
+                     (PYTHON_SYS_EXECUTABLE=/path/to/python3)"
+                )
+            }
             Error::Init(msg) => f.write_str(msg),
             Error::Lifecycle(msg) => f.write_str(msg),
         }

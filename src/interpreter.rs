@@ -73,6 +73,12 @@ pub fn build_python_executable() -> &'static str {
     env!("PYHOST_BUILD_PYTHON_EXECUTABLE")
 }
 
+/// The name of the libpython pyhost links, as a linker takes it: `python3.11`,
+/// or `python3.13t` for a free-threaded build (`-lpython3.13t`).
+pub fn build_python_library() -> String {
+    format!("python{}", env!("PYHOST_BUILD_PYTHON_LDVERSION"))
+}
+
 /// Whether pyhost was built against a free-threaded Python (`Py_GIL_DISABLED`,
 /// e.g. 3.13t).
 pub const fn compiled_free_threaded() -> bool {
@@ -94,17 +100,43 @@ pub fn runtime_version_string() -> String {
     c.to_string_lossy().into_owned()
 }
 
-/// Compare the compiled-against version with a run-time `Py_GetVersion()`
-/// string; `Err` describes the mismatch.
+/// Whether a `Py_GetVersion()` string is a free-threaded build's
+/// (`"3.13.1 experimental free-threading build (main, ...)"`).
+pub fn is_free_threaded_version(version: &str) -> bool {
+    version.contains("free-threading build")
+}
+
+/// Compare the compiled-against version (and build: default or free-threaded)
+/// with a run-time `Py_GetVersion()` string; `Err` describes the mismatch,
+/// with both libraries.
 pub fn check_version(compiled: &str, runtime: &str) -> Result<()> {
     let runtime_number = runtime.split_whitespace().next().unwrap_or("");
-    if runtime_number == compiled {
-        Ok(())
-    } else {
-        Err(Error::VersionMismatch {
-            compiled: compiled.to_string(),
-            runtime: runtime_number.to_string(),
-        })
+    let runtime_free_threaded = is_free_threaded_version(runtime);
+    if runtime_number == compiled && runtime_free_threaded == compiled_free_threaded() {
+        return Ok(());
+    }
+    Err(Error::VersionMismatch {
+        compiled: compiled.to_string(),
+        runtime: runtime_number.to_string(),
+        compiled_free_threaded: compiled_free_threaded(),
+        runtime_free_threaded,
+        compiled_libdir: build_python_libdir().to_string(),
+        runtime_library: loaded_libpython(),
+    })
+}
+
+/// The file the running libpython was loaded from (`dladdr` on one of its
+/// functions), or `None` if the loader cannot say.
+pub fn loaded_libpython() -> Option<String> {
+    // SAFETY: dladdr only reads the loader's tables; `info` is a valid out
+    // parameter and its strings are owned by the loader (copied at once).
+    unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        let addr = ffi::Py_GetVersion as *const libc::c_void;
+        if libc::dladdr(addr, &mut info) == 0 || info.dli_fname.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr(info.dli_fname).to_string_lossy().into_owned())
     }
 }
 

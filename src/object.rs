@@ -399,7 +399,9 @@ impl<'py> Bound<'py> {
         // owned by the (live) type.
         unsafe {
             let tp = ffi::Py_TYPE(self.as_ptr());
-            std::ffi::CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned()
+            std::ffi::CStr::from_ptr(ffi::tp_name(tp))
+                .to_string_lossy()
+                .into_owned()
         }
     }
 
@@ -663,19 +665,39 @@ impl<'py> Dict<'py> {
 
     /// The `(key, value)` pairs (`PyDict_Next`), as a snapshot.
     pub fn items(&self) -> Vec<(Bound<'py>, Bound<'py>)> {
-        let py = self.py();
-        let mut out = Vec::with_capacity(self.len());
-        let mut pos: ffi::Py_ssize_t = 0;
-        let mut k = std::ptr::null_mut();
-        let mut v = std::ptr::null_mut();
-        // SAFETY: GIL held; PyDict_Next yields borrowed references, which we
-        // incref before running any code that could mutate the dict.
-        unsafe {
-            while ffi::PyDict_Next(self.as_ptr(), &mut pos, &mut k, &mut v) != 0 {
-                out.push((Bound::from_borrowed_ptr(py, k), Bound::from_borrowed_ptr(py, v)));
-            }
+        #[cfg(Py_GIL_DISABLED)]
+        {
+            // PyDict_Next needs the dict's lock on a free-threaded build;
+            // PyDict_Items takes it and returns a new list of pairs.
+            // SAFETY: an attached thread state; self is a dict.
+            let Ok(list) = (unsafe { Bound::from_owned_ptr_or_err(self.py(), ffi::PyDict_Items(self.as_ptr())) })
+            else {
+                return Vec::new();
+            };
+            let seq = crate::FastSequence::new(&list).expect("PyDict_Items returns a list");
+            seq.iter()
+                .filter_map(|pair| {
+                    let t = crate::FastSequence::new(&pair)?;
+                    Some((t.get(0)?, t.get(1)?))
+                })
+                .collect()
         }
-        out
+        #[cfg(not(Py_GIL_DISABLED))]
+        {
+            let py = self.py();
+            let mut out = Vec::with_capacity(self.len());
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut k = std::ptr::null_mut();
+            let mut v = std::ptr::null_mut();
+            // SAFETY: GIL held; PyDict_Next yields borrowed references, which we
+            // incref before running any code that could mutate the dict.
+            unsafe {
+                while ffi::PyDict_Next(self.as_ptr(), &mut pos, &mut k, &mut v) != 0 {
+                    out.push((Bound::from_borrowed_ptr(py, k), Bound::from_borrowed_ptr(py, v)));
+                }
+            }
+            out
+        }
     }
 
     /// `d.update(other)` / merge a mapping (`PyDict_Update`).
@@ -727,13 +749,25 @@ impl<'py> List<'py> {
 
     /// `l[i]`, or `IndexError`.
     pub fn get(&self, i: usize) -> Result<Bound<'py>> {
-        // SAFETY: GIL held; returns a borrowed reference or NULL.
-        let p = unsafe { ffi::PyList_GetItem(self.as_ptr(), i as ffi::Py_ssize_t) };
-        if p.is_null() {
-            return Err(Error::fetch(self.py()));
+        #[cfg(Py_GIL_DISABLED)]
+        {
+            // SAFETY: an attached thread state; a list; a new reference or
+            // NULL with IndexError (PyList_GetItemRef is safe against other
+            // threads changing the list, PyList_GetItem is not).
+            unsafe {
+                Bound::from_owned_ptr_or_err(self.py(), ffi::PyList_GetItemRef(self.as_ptr(), i as ffi::Py_ssize_t))
+            }
         }
-        // SAFETY: borrowed, non-NULL.
-        Ok(unsafe { Bound::from_borrowed_ptr(self.py(), p) })
+        #[cfg(not(Py_GIL_DISABLED))]
+        {
+            // SAFETY: GIL held; returns a borrowed reference or NULL.
+            let p = unsafe { ffi::PyList_GetItem(self.as_ptr(), i as ffi::Py_ssize_t) };
+            if p.is_null() {
+                return Err(Error::fetch(self.py()));
+            }
+            // SAFETY: borrowed, non-NULL.
+            Ok(unsafe { Bound::from_borrowed_ptr(self.py(), p) })
+        }
     }
 }
 

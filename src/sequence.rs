@@ -78,6 +78,15 @@ impl<'py> FastSequence<'py> {
     /// or `None` past the current end.
     #[inline]
     pub fn get(&self, i: usize) -> Option<Bound<'py>> {
+        #[cfg(Py_GIL_DISABLED)]
+        if self.is_list {
+            // Another thread may change the list at any moment: take the
+            // item under the list's lock (`PyList_GetItemRef`).
+            // SAFETY: an attached thread state (a Bound exists); a list.
+            let p = unsafe { ffi::PyList_GetItemRef(self.seq.as_ptr(), i as ffi::Py_ssize_t) };
+            // SAFETY: a new reference, or NULL with IndexError (cleared: past the end).
+            return unsafe { Bound::from_owned_ptr_or_err(self.seq.py(), p) }.ok();
+        }
         if i >= self.len() {
             return None;
         }
@@ -115,7 +124,9 @@ impl<'py> FastSequence<'py> {
     ///
     /// # Safety
     /// `i` is below the current length, and no Python code may run while the
-    /// result is used (it could remove the item from a list and free it).
+    /// result is used (it could remove the item from a list and free it); on
+    /// a free-threaded build, no other thread may change a list (use
+    /// [`get`](Self::get) there).
     #[inline]
     pub(crate) unsafe fn get_borrowed(&self, i: usize) -> *mut ffi::PyObject {
         // SAFETY: per the contract.

@@ -514,31 +514,6 @@ fn runtime_python_is_the_compiled_one() {
 }
 
 #[test]
-fn struct_layouts_match_the_headers() {
-    use pyhost::ffi;
-    // SAFETY: the sizeof functions only return constants.
-    unsafe {
-        assert_eq!(std::mem::size_of::<ffi::PyConfig>(), ffi::pyhost_sizeof_PyConfig());
-        assert_eq!(
-            std::mem::size_of::<ffi::PyPreConfig>(),
-            ffi::pyhost_sizeof_PyPreConfig()
-        );
-        assert_eq!(
-            std::mem::size_of::<ffi::PyMethodDef>(),
-            ffi::pyhost_sizeof_PyMethodDef()
-        );
-        assert_eq!(
-            std::mem::size_of::<ffi::PyModuleDef>(),
-            ffi::pyhost_sizeof_PyModuleDef()
-        );
-        assert_eq!(
-            std::mem::size_of::<ffi::PyTypeObject>(),
-            ffi::pyhost_sizeof_PyTypeObject()
-        );
-    }
-}
-
-#[test]
 fn second_initialisation_is_refused() {
     common::interp();
     let e = pyhost::Interpreter::builder().init().unwrap_err();

@@ -43,7 +43,13 @@ fn venv_site_packages_and_executable() {
     });
 }
 
+/// `3.11`, or `3.13t` for a free-threaded build (its venvs use `lib/python3.13t`).
 fn minor() -> String {
     let v = pyhost::interpreter::compiled_version();
-    v.split('.').take(2).collect::<Vec<_>>().join(".")
+    let abi = if pyhost::interpreter::compiled_free_threaded() {
+        "t"
+    } else {
+        ""
+    };
+    format!("{}{abi}", v.split('.').take(2).collect::<Vec<_>>().join("."))
 }

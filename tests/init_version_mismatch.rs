@@ -10,9 +10,19 @@ fn mismatch_is_refused_with_a_clear_message() {
         .init()
         .unwrap_err();
     match &e {
-        Error::VersionMismatch { compiled, runtime } => {
+        Error::VersionMismatch {
+            compiled,
+            runtime,
+            compiled_libdir,
+            runtime_library,
+            ..
+        } => {
             assert_eq!(compiled, pyhost::interpreter::compiled_version());
             assert_eq!(runtime, "3.11.2");
+            assert_eq!(compiled_libdir, pyhost::interpreter::build_python_libdir());
+            // This binary has the rpath: the library it loaded is the build's.
+            let lib = runtime_library.as_deref().expect("dladdr names the loaded libpython");
+            assert!(lib.starts_with(compiled_libdir.as_str()), "{lib}");
         }
         other => panic!("expected VersionMismatch, got {other:?}"),
     }
@@ -26,11 +36,18 @@ fn mismatch_is_refused_with_a_clear_message() {
     );
     assert!(msg.contains("loaded at run time is 3.11.2"), "{msg}");
     assert!(msg.contains("rpath"), "{msg}");
+    assert!(msg.contains("pyhost_build::link_python()"), "{msg}");
+    assert!(msg.contains(pyhost::interpreter::build_python_libdir()), "{msg}");
     // Python was never started, and the failure is sticky.
     // SAFETY: Py_IsInitialized may be called at any time.
     assert_eq!(unsafe { pyhost::ffi::Py_IsInitialized() }, 0);
     let again = Interpreter::builder().init().unwrap_err();
     assert!(matches!(again, Error::AlreadyInitialized(_)), "{again}");
     assert!(again.to_string().contains("version mismatch"), "{again}");
-    assert!(pyhost::interpreter::check_version("3.11.7", "3.11.7 (main) [GCC]").is_ok());
+    let build = if pyhost::interpreter::compiled_free_threaded() {
+        " experimental free-threading build"
+    } else {
+        ""
+    };
+    assert!(pyhost::interpreter::check_version("3.11.7", &format!("3.11.7{build} (main) [GCC]")).is_ok());
 }

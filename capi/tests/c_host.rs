@@ -9,16 +9,32 @@ fn package_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `target/<profile>`: the test executable lives in `target/<profile>/deps`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+/// The folder with `libpyhost_capi.a` and `.so`. `cargo test` builds this
+/// package's library only as an rlib, so the test builds the C libraries
+/// itself (once per test binary), the way a C user would, into a target
+/// folder of its own (the outer cargo holds the lock of the usual one).
+fn libs_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-libs");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "pyhost-capi", "--manifest-path"])
+            .arg(package_root().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .status()
+            .expect("run cargo build -p pyhost-capi");
+        assert!(status.success(), "cargo build -p pyhost-capi failed");
+        target.join("debug")
+    })
+    .clone()
 }
 
 fn python_lib() -> (String, String) {
-    let libdir = pyhost::interpreter::build_python_libdir().to_string();
-    let v: Vec<&str> = pyhost::interpreter::compiled_version().split('.').collect();
-    (libdir, format!("python{}.{}", v[0], v[1]))
+    (
+        pyhost::interpreter::build_python_libdir().to_string(),
+        pyhost::interpreter::build_python_library(),
+    )
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -95,12 +111,7 @@ fn run_host(exe: &Path, plugin_dir: &Path) {
 
 #[test]
 fn c_host_static() {
-    let lib = profile_dir().join("libpyhost_capi.a");
-    assert!(
-        lib.exists(),
-        "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)",
-        lib.display()
-    );
+    let lib = libs_dir().join("libpyhost_capi.a");
     let dir = scratch("static");
     write_plugin(&dir);
     let exe = dir.join("host-static");
@@ -111,13 +122,8 @@ fn c_host_static() {
 
 #[test]
 fn c_host_shared() {
-    let profile = profile_dir();
+    let profile = libs_dir();
     let lib = profile.join("libpyhost_capi.so");
-    assert!(
-        lib.exists(),
-        "{} not built: run `cargo build -p pyhost-capi` first (.ci/test does)",
-        lib.display()
-    );
     let dir = scratch("shared");
     write_plugin(&dir);
     let exe = dir.join("host-shared");

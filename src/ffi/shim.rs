@@ -22,18 +22,6 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn pyhost_module_demo_error(module: *mut PyObject) -> *mut PyObject;
 }
-unsafe extern "C" {
-    pub fn pyhost_sizeof_PyListObject() -> usize;
-}
-unsafe extern "C" {
-    pub fn pyhost_offsetof_function_data_entry() -> usize;
-}
-unsafe extern "C" {
-    pub fn pyhost_sizeof_PyObject() -> usize;
-}
-unsafe extern "C" {
-    pub fn pyhost_offsetof_PyListObject_ob_item() -> usize;
-}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct pyhost_init_options {
@@ -83,19 +71,10 @@ unsafe extern "C" {
     pub fn pyhost_compiled_hexversion() -> ::std::os::raw::c_ulong;
 }
 unsafe extern "C" {
-    pub fn pyhost_sizeof_PyConfig() -> usize;
+    pub fn pyhost_compiled_gil_disabled() -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    pub fn pyhost_sizeof_PyPreConfig() -> usize;
-}
-unsafe extern "C" {
-    pub fn pyhost_sizeof_PyMethodDef() -> usize;
-}
-unsafe extern "C" {
-    pub fn pyhost_sizeof_PyModuleDef() -> usize;
-}
-unsafe extern "C" {
-    pub fn pyhost_sizeof_PyTypeObject() -> usize;
+    pub fn pyhost_layout(name: *const ::std::os::raw::c_char) -> ::std::os::raw::c_longlong;
 }
 unsafe extern "C" {
     pub fn pyhost_err_take() -> *mut PyObject;

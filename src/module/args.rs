@@ -189,7 +189,7 @@ impl<'a, 'py> Args<'a, 'py> {
         // a contiguous array of non-NULL pointers (PyTuple_GET_ITEM).
         unsafe {
             let n = ffi::PyTuple_GET_SIZE(self.kwnames) as usize;
-            let items = (*(self.kwnames as *mut ffi::PyTupleObject)).ob_item.as_ptr();
+            let items = ffi::tuple_items(self.kwnames);
             Bound::slice_from_ptr(self.py, items, n)
         }
     }
@@ -668,7 +668,9 @@ where
         // code (__index__, __float__) that changes a list.
         let mut i = 0;
         while i < seq.len() {
-            let converted = if T::MAY_RUN_PYTHON {
+            // On a free-threaded build another thread may change a list at
+            // any moment: always hold the item.
+            let converted = if T::MAY_RUN_PYTHON || cfg!(Py_GIL_DISABLED) {
                 // A new reference keeps the item alive even if the
                 // conversion's Python code removes it from the list.
                 match seq.get(i) {

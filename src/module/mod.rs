@@ -505,13 +505,19 @@ impl EntryRef {
     }
 }
 
-/// `pyhost_function_data` of csrc/module.c: the self object of a
-/// closure-backed function.
+/// `pyhost_function_data` of csrc/pyhost_layout.h: the self object of a
+/// closure-backed function (its layout is checked against C's at build time,
+/// `ffi::layout::FunctionDataLayout`).
 #[repr(C)]
 pub(crate) struct FunctionData {
-    pub(crate) ob_base: ffi::PyObject,
+    pub(crate) ob_base: ffi::ObjectHead,
     entry: *const FnEntry,
 }
+
+const _: () = assert!(
+    std::mem::offset_of!(FunctionData, entry) == ffi::layout::c::pyhost_function_data_entry,
+    "FunctionData differs from pyhost_function_data"
+);
 
 /// The one trampoline of every closure-backed function: the closure is
 /// found through the function's self object.
@@ -724,23 +730,4 @@ where
 
 fn c_string(s: &str, what: &str) -> CString {
     CString::new(s).unwrap_or_else(|_| panic!("{what} contains a NUL byte: {s:?}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::FunctionData;
-    use crate::ffi;
-
-    #[test]
-    fn function_data_layout_matches_c() {
-        // SAFETY: pure functions returning sizeof/offsetof.
-        let (entry, object) = unsafe {
-            (
-                ffi::pyhost_offsetof_function_data_entry(),
-                ffi::pyhost_sizeof_PyObject(),
-            )
-        };
-        assert_eq!(std::mem::size_of::<ffi::PyObject>(), object);
-        assert_eq!(std::mem::offset_of!(FunctionData, entry), entry);
-    }
 }
