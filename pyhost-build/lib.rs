@@ -60,6 +60,10 @@ pub struct Python {
     pub lib_dir: PathBuf,
     /// Whether libpython is a shared library (`Py_ENABLE_SHARED`).
     pub shared: bool,
+    /// The library's name for the linker: `python3.11`, `python3.13t`.
+    pub library: String,
+    /// Whether it is a free-threaded build (`Py_GIL_DISABLED`).
+    pub free_threaded: bool,
 }
 
 /// What pyhost's build script found. Panics (with what to do) outside the
@@ -71,6 +75,8 @@ pub fn python() -> Python {
         include_dir: required("python_include").into(),
         lib_dir: required("python_libdir").into(),
         shared: metadata("python_shared").as_deref() == Some("1"),
+        library: format!("python{}", required("python_ldversion")),
+        free_threaded: metadata("python_gil_disabled").as_deref() == Some("1"),
     }
 }
 

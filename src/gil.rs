@@ -10,6 +10,13 @@
 //! 3. [`Python::allow_threads`] releases the GIL around blocking Rust work; its
 //!    closure must be `Send`, so it cannot capture the token or any GIL-bound value.
 //!
+//! On a free-threaded build (3.13t, `cfg(Py_GIL_DISABLED)`) there is no GIL:
+//! the token then proves that the thread has an *attached thread state*, which
+//! every C API call needs, and `allow_threads` detaches it around blocking
+//! work. The rules above and the types that enforce them are unchanged; other
+//! threads may run Python at the same time, and pyhost's own shared state is
+//! protected by locks and atomics, never by the GIL (docs/cpython-abi.md).
+//!
 //! ```compile_fail,E0277
 //! // The token cannot be sent to another thread.
 //! pyhost::with_gil(|py| {
