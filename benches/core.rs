@@ -36,6 +36,13 @@ fn bench_rust<F: FnMut()>(iters: u64, mut f: F) -> f64 {
     per_op(t0.elapsed().as_nanos() as u64, iters)
 }
 
+/// One `g(1000)` with the result converted back; out of line so a profiler
+/// (`valgrind --tool=callgrind`) can count it beside the C baseline.
+#[inline(never)]
+fn rust_call_1int(g: &Bound<'_>) {
+    black_box(g.call1((black_box(1000i64),)).unwrap().extract::<i64>().unwrap());
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 10 } else { 1 };
@@ -102,9 +109,7 @@ fn main() {
         let n = ops[1].iters;
         let (r, c) = with_gil(|py| {
             let g: Bound = g.bind(py);
-            let r = bench_rust(n, || {
-                black_box(g.call1((black_box(1000i64),)).unwrap().extract::<i64>().unwrap());
-            });
+            let r = bench_rust(n, || rust_call_1int(&g));
             // SAFETY: GIL held; g is a live callable.
             let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_call_1int(g.as_ptr(), n) }, n);
             (r, c)

@@ -34,8 +34,16 @@ typedef struct {
     X(PyObject_ob_refcnt, offsetof(PyObject, ob_refcnt))
 #endif
 
+#ifdef Py_GIL_DISABLED
+#define PYHOST_LAYOUT_FREE_THREADED(X)                                          \
+    X(PyCriticalSection_size, sizeof(PyCriticalSection))
+#else
+#define PYHOST_LAYOUT_FREE_THREADED(X)
+#endif
+
 #define PYHOST_LAYOUT(X)                                                        \
     PYHOST_LAYOUT_OBJECT_HEAD(X)                                                \
+    PYHOST_LAYOUT_FREE_THREADED(X)                                              \
     X(PyObject_size, sizeof(PyObject))                                          \
     X(PyObject_ob_type, offsetof(PyObject, ob_type))                            \
     X(PyVarObject_size, sizeof(PyVarObject))                                    \

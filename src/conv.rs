@@ -186,17 +186,17 @@ pub(crate) fn strict_bool(obj: &Bound<'_>) -> Option<bool> {
 // ---- integers ------------------------------------------------------------
 
 fn extract_i64(obj: &Bound<'_>) -> Result<i64> {
-    let mut overflow = 0;
-    // SAFETY: GIL held; calls __index__ for non-int objects.
-    let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
-    if overflow != 0 {
-        return Err(Error::overflow_error(
-            "Python int too large to convert to a 64-bit signed integer",
-        ));
-    }
+    // SAFETY: GIL held; calls __index__ for non-int objects. (Cheaper than
+    // PyLong_AsLongLongAndOverflow on 3.12+; the overflow is told apart on
+    // the error path.)
+    let v = unsafe { ffi::PyLong_AsLongLong(obj.as_ptr()) };
     if v == -1 {
         if let Some(e) = Error::take(obj.py()) {
-            return Err(e);
+            return Err(if e.is("OverflowError") {
+                Error::overflow_error("Python int too large to convert to a 64-bit signed integer")
+            } else {
+                e
+            });
         }
     }
     Ok(v)

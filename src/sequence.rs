@@ -120,13 +120,38 @@ impl<'py> FastSequence<'py> {
         &self.seq
     }
 
+    /// Run `f` holding the sequence's per-object lock on a free-threaded build
+    /// (`Py_BEGIN_CRITICAL_SECTION`, as CPython's own code does around an
+    /// in-place read of a list), so no other thread can change it meanwhile;
+    /// a plain call with the GIL. `f` must not run Python code that could
+    /// change this list: the lock does not protect against this thread.
+    #[inline]
+    pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
+        #[cfg(Py_GIL_DISABLED)]
+        if self.is_list {
+            let mut cs = std::mem::MaybeUninit::<ffi::PyCriticalSection>::uninit();
+            // SAFETY: an attached thread state; `cs` lives on this frame until
+            // End, as the macro's local does.
+            unsafe { ffi::PyCriticalSection_Begin(cs.as_mut_ptr(), self.seq.as_ptr()) };
+            struct End(*mut ffi::PyCriticalSection);
+            impl Drop for End {
+                fn drop(&mut self) {
+                    // SAFETY: begun above on this thread, ended once.
+                    unsafe { ffi::PyCriticalSection_End(self.0) };
+                }
+            }
+            let _end = End(cs.as_mut_ptr());
+            return f();
+        }
+        f()
+    }
+
     /// A borrowed item, without a reference of its own.
     ///
     /// # Safety
     /// `i` is below the current length, and no Python code may run while the
     /// result is used (it could remove the item from a list and free it); on
-    /// a free-threaded build, no other thread may change a list (use
-    /// [`get`](Self::get) there).
+    /// a free-threaded build, call it inside [`locked`](Self::locked).
     #[inline]
     pub(crate) unsafe fn get_borrowed(&self, i: usize) -> *mut ffi::PyObject {
         // SAFETY: per the contract.

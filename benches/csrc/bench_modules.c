@@ -11,6 +11,12 @@
 
 #include "pyhost_bench.h"
 
+/* Critical sections are 3.13+; before, the GIL is the lock. */
+#ifndef Py_BEGIN_CRITICAL_SECTION
+#define Py_BEGIN_CRITICAL_SECTION(op) {
+#define Py_END_CRITICAL_SECTION() }
+#endif
+
 /* Keep the copies observable so the compiler cannot drop them. */
 #define CONSUME(p) __asm__ __volatile__("" : : "g"(p) : "memory")
 
@@ -67,17 +73,25 @@ static PyObject *bench_gauge(PyObject *self, PyObject *const *args, Py_ssize_t n
         PyErr_Format(PyExc_TypeError, "gauge() argument 3 must be list, not %.50s", Py_TYPE(list)->tp_name);
         goto fail;
     }
+    /* The items are read in place: on a free-threaded build, under the list's
+     * lock, as CPython's own code reads a list (a no-op with the GIL). */
+    int ok = 1;
+    Py_BEGIN_CRITICAL_SECTION(list);
     tags = calloc((size_t)PyList_GET_SIZE(list) + 1, sizeof(char *));
     if (tags == NULL) {
         PyErr_NoMemory();
-        goto fail;
+        ok = 0;
     }
-    for (i = 0; i < PyList_GET_SIZE(list); i++) {
+    for (i = 0; ok && i < PyList_GET_SIZE(list); i++) {
         tags[i] = copy_str(PyList_GET_ITEM(list, i), 3);
         if (tags[i] == NULL)
-            goto fail;
-        ntags++;
+            ok = 0;
+        else
+            ntags++;
     }
+    Py_END_CRITICAL_SECTION();
+    if (!ok)
+        goto fail;
     host = copy_str(args[3], 4);
     if (host == NULL)
         goto fail;

@@ -85,3 +85,21 @@ extern "C" {
     /// `IndexError`; safe against concurrent changes on a free-threaded build.
     pub fn PyList_GetItemRef(list: *mut PyObject, i: Py_ssize_t) -> *mut PyObject;
 }
+
+/// `PyCriticalSection` (3.13t): the per-object lock CPython's own code holds
+/// while it reads a container in place (`Py_BEGIN_CRITICAL_SECTION`).
+#[cfg(Py_GIL_DISABLED)]
+#[repr(C)]
+pub struct PyCriticalSection {
+    pub _cs_prev: usize,
+    pub _cs_mutex: *mut std::ffi::c_void,
+}
+
+#[cfg(Py_GIL_DISABLED)]
+extern "C" {
+    /// `PyCriticalSection_Begin`: lock `op` for this thread (suspended, not
+    /// held, while the thread blocks, as the GIL would be).
+    pub fn PyCriticalSection_Begin(c: *mut PyCriticalSection, op: *mut PyObject);
+    /// `PyCriticalSection_End`.
+    pub fn PyCriticalSection_End(c: *mut PyCriticalSection);
+}

@@ -60,6 +60,11 @@ same!(offset_of!(PyMethodDef, ml_meth), PyMethodDef_ml_meth);
 same!(offset_of!(PyMethodDef, ml_flags), PyMethodDef_ml_flags);
 same!(offset_of!(PyMethodDef, ml_doc), PyMethodDef_ml_doc);
 same!(offset_of!(FunctionDataLayout, entry), pyhost_function_data_entry);
+#[cfg(Py_GIL_DISABLED)]
+same!(
+    size_of::<super::containers::PyCriticalSection>(),
+    PyCriticalSection_size
+);
 
 /// Every mirrored layout fact as `(name, Rust's value)`, for the test that
 /// compares them with the library that runs (`pyhost_layout`).
@@ -87,6 +92,10 @@ pub fn rust_view() -> Vec<(&'static str, usize)> {
         ("PyObject_ob_tid", offset_of!(ObjectHead, ob_tid)),
         ("PyObject_ob_ref_local", offset_of!(ObjectHead, ob_ref_local)),
         ("PyObject_ob_ref_shared", offset_of!(ObjectHead, ob_ref_shared)),
+        (
+            "PyCriticalSection_size",
+            size_of::<super::containers::PyCriticalSection>(),
+        ),
     ]);
     v
 }

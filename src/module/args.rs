@@ -664,29 +664,29 @@ where
             return Err(ArgError::wrong_type("list", obj));
         };
         let mut out = Vec::with_capacity(seq.len());
-        // Re-read the length each time: converting an item may run Python
-        // code (__index__, __float__) that changes a list.
-        let mut i = 0;
-        while i < seq.len() {
-            // On a free-threaded build another thread may change a list at
-            // any moment: always hold the item.
-            let converted = if T::MAY_RUN_PYTHON || cfg!(Py_GIL_DISABLED) {
-                // A new reference keeps the item alive even if the
-                // conversion's Python code removes it from the list.
-                match seq.get(i) {
-                    Some(item) => T::from_arg(&item),
-                    None => break,
+        if !T::MAY_RUN_PYTHON {
+            // Nothing can change the list during these conversions (on a
+            // free-threaded build, the list's lock keeps other threads out),
+            // and their results borrow nothing (T is FromArg for every 'b):
+            // read the items in place.
+            return seq.locked(|| {
+                for i in 0..seq.len() {
+                    // SAFETY: i is below the length, which cannot change here.
+                    let raw = unsafe { seq.get_borrowed(i) };
+                    // SAFETY: raw is a live item, kept by the sequence.
+                    match T::from_arg(unsafe { Bound::ref_from_ptr(obj.py(), &raw) }) {
+                        Ok(v) => out.push(v),
+                        Err(e) => return Err(e.in_item(i)),
+                    }
                 }
-            } else {
-                // Nothing can change the list during this conversion, and
-                // its result borrows nothing (T is FromArg for every 'b).
-                // SAFETY: i is below the current length; no Python code runs
-                // while the borrowed item is converted.
-                let raw = unsafe { seq.get_borrowed(i) };
-                // SAFETY: raw is a live item, kept by the sequence.
-                T::from_arg(unsafe { Bound::ref_from_ptr(obj.py(), &raw) })
-            };
-            match converted {
+                Ok(out)
+            });
+        }
+        // Converting an item may run Python code (__index__, __float__) that
+        // changes a list: hold each item, and re-read the length each time.
+        let mut i = 0;
+        while let Some(item) = seq.get(i) {
+            match T::from_arg(&item) {
                 Ok(v) => out.push(v),
                 Err(e) => return Err(e.in_item(i)),
             }
