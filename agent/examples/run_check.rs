@@ -84,7 +84,7 @@ fn run(opts: Options) -> Result<bool, Box<dyn std::error::Error>> {
         };
         interp.with_gil(|py| {
             runner::run_configured(py, &host, name, &configs, opts.times as usize, |line| {
-                writeln!(out, "{}", line.to_json())
+                writeln!(out, "{}", line)
             })
         })?;
         out.flush()?;

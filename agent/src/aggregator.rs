@@ -63,7 +63,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use super::json::Value;
+use super::value::Value;
 
 /// The seven metric types of rtloader's `metric_type_t`, with its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -19,21 +19,23 @@
 //! `yes/no/on/off` to booleans, `0755` to octal, `1_000` to an int, `1.5`
 //! (but not `1e3`, which needs a dot and a signed exponent) to a float,
 //! `~`/`null`/empty to `None`; `<<` merge keys, anchors and aliases work;
-//! a repeated key keeps the last value. Differences, because values travel
-//! as JSON: timestamps stay strings (PyYAML makes `datetime`s), non-string
-//! keys become their JSON text (`1` -> `"1"`), ints beyond 64 bits become
-//! floats, and tags other than the standard `!!str/int/float/bool/null/
-//! map/seq` are rejected (PyYAML's SafeLoader rejects them too).
+//! a repeated key keeps the last value. Differences, because values are
+//! [`Value`]s (what JSON holds, plus NaN and infinities): timestamps stay
+//! strings (PyYAML makes `datetime`s), non-string keys become their text as
+//! `json.dumps` writes it (`1` -> `"1"`), ints beyond 64 bits become floats,
+//! and tags other than the standard `!!str/int/float/bool/null/map/seq` are
+//! rejected (PyYAML's SafeLoader rejects them too).
 //!
 //! **The host configuration** ([`HostConfig`]) is a key -> [`Value`] map
-//! served to `datadog_agent.get_config(key)` as JSON, with the Agent's
-//! defaults for the keys `datadog-checks-base` reads.
+//! served to `datadog_agent.get_config(key)` (converted straight to Python
+//! objects), with the Agent's defaults for the keys `datadog-checks-base`
+//! reads.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::json::Value;
+use super::value::Value;
 
 /// One configuration file of a check.
 #[derive(Debug, Clone, PartialEq)]
@@ -316,12 +318,6 @@ impl HostConfig {
         self.values.insert(key, value);
     }
 
-    /// The JSON payload for `get_config(key)`, or `None` when unset (the
-    /// module then returns Python `None`).
-    pub fn get_json(&self, key: &str) -> Option<String> {
-        self.get(key).map(Value::to_json)
-    }
-
     /// Overlay a mapping's keys (e.g. a parsed `datadog.yaml`); a non-mapping
     /// is an error naming what it was.
     pub fn merge(&mut self, other: Value) -> Result<(), String> {
@@ -386,7 +382,7 @@ mod yaml {
     use yaml_rust2::scanner::{Marker, TScalarStyle};
 
     use super::ConfigError;
-    use crate::json::Value;
+    use crate::value::Value;
 
     pub(super) struct YamlError {
         message: String,
@@ -529,10 +525,8 @@ mod yaml {
                     }
                     continue;
                 }
-                let key = match key {
-                    Value::String(s) => s,
-                    v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => v.to_json(),
-                    _ => return Err(err("mapping keys must be scalars", kmark)),
+                let Some(key) = key.key_text() else {
+                    return Err(err("mapping keys must be scalars", kmark));
                 };
                 own.insert(key, value);
             }
@@ -889,20 +883,25 @@ mod tests {
     fn host_config_defaults_and_dotted_keys() {
         let mut c = HostConfig::with_defaults("myhost", Path::new("/var/lib/pyhost"));
         assert_eq!(c.hostname(), Some("myhost"));
-        assert_eq!(c.get_json("log_level").as_deref(), Some("\"info\""));
-        assert_eq!(c.get_json("enable_metadata_collection").as_deref(), Some("true"));
-        assert_eq!(c.get_json("run_path").as_deref(), Some("\"/var/lib/pyhost\""));
-        assert_eq!(c.get_json("nope"), None);
+        assert_eq!(json_at(&c, "log_level").as_deref(), Some("\"info\""));
+        assert_eq!(json_at(&c, "enable_metadata_collection").as_deref(), Some("true"));
+        assert_eq!(json_at(&c, "run_path").as_deref(), Some("\"/var/lib/pyhost\""));
+        assert_eq!(json_at(&c, "nope"), None);
         let mut proxy = Value::object();
         proxy.insert("http", "http://p:3128");
         c.set("proxy", proxy);
         assert_eq!(c.get("proxy.http").and_then(Value::as_str), Some("http://p:3128"));
-        assert_eq!(c.get_json("proxy").as_deref(), Some("{\"http\":\"http://p:3128\"}"));
+        assert_eq!(json_at(&c, "proxy").as_deref(), Some("{\"http\":\"http://p:3128\"}"));
         let mut over = Value::object();
         over.insert("log_level", "debug");
         c.merge(over).unwrap();
         assert_eq!(c.get("log_level").and_then(Value::as_str), Some("debug"));
         assert!(c.merge(Value::Int(1)).is_err());
+    }
+
+    /// What `get_config(key)` serves, as JSON text.
+    fn json_at(c: &HostConfig, key: &str) -> Option<String> {
+        c.get(key).map(Value::to_string)
     }
 
     #[test]
@@ -1064,7 +1063,7 @@ mod tests {
             assert_eq!(i0.get("timeout"), Some(&Value::Float(2.5)));
             assert_eq!(i0.get("tags").unwrap().as_array().unwrap().len(), 2);
             assert_eq!(
-                i0.to_json(),
+                i0.to_string(),
                 r#"{"host":"localhost","port":6379,"tags":["env:prod","team:core"],"keys":["a","b"],"ssl":false,"timeout":2.5}"#
             );
             assert_eq!(
@@ -1092,7 +1091,7 @@ mod tests {
             c.merge_yaml_file(&d.join("datadog.yaml")).unwrap();
             assert_eq!(c.hostname(), Some("from-file"));
             assert_eq!(c.get("proxy.https").and_then(Value::as_str), Some("http://p"));
-            assert_eq!(c.get_json("check_runners").as_deref(), Some("4"));
+            assert_eq!(json_at(&c, "check_runners").as_deref(), Some("4"));
             write(&d.join("list.yaml"), "- a\n");
             assert!(c
                 .merge_yaml_file(&d.join("list.yaml"))

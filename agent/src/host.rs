@@ -15,7 +15,7 @@ use parking_lot::RwLock;
 use super::aggregator::Aggregator;
 use super::cache::PersistentCache;
 use super::config::HostConfig;
-use super::json::Value;
+use super::value::Value;
 
 /// A log record from `datadog_agent.log(message, level)`. The check id is
 /// inside the message (`"<check_id> | (file:line) | text"`), as the Python

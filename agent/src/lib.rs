@@ -15,8 +15,8 @@
 //! * [`config`]: the `conf.d` layout and the host's own configuration
 //!   (YAML);
 //! * [`host`]: the services the built-in modules read (installed once);
-//! * [`json`]: a dependency-free JSON value, the payload format between the
-//!   host and Python;
+//! * [`value`]: the data value YAML documents, JSON payloads and Python
+//!   objects have in common (serde and Python conversions);
 //! * [`setup`]: the options and start-up shared by check-running programs;
 //! * [`pybase`]: the Python base package (`checks.AgentCheck`) shipped in
 //!   the library.
@@ -26,7 +26,6 @@ pub mod cache;
 pub mod check;
 pub mod config;
 pub mod host;
-pub mod json;
 pub mod modules;
 pub mod obfuscate;
 pub mod output;
@@ -36,3 +35,4 @@ pub mod scheduler;
 pub mod setup;
 pub mod sinks;
 pub mod subprocess;
+pub mod value;

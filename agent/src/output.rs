@@ -4,7 +4,7 @@
 
 use super::aggregator::Submission;
 use super::check::{LoadError, RunOutcome};
-use super::json::{self, Value};
+use super::value::Value;
 
 /// Where a line comes from: the check, the instance's index in its
 /// configuration, and the run number (1-based).
@@ -122,10 +122,10 @@ pub fn warning(origin: Origin<'_>, message: &str) -> Value {
 /// The `run_result` line: `result` is `""` or the list of `{message, traceback}`.
 pub fn run_result(origin: Origin<'_>, outcome: &RunOutcome) -> Value {
     let mut v = base(origin, "run_result");
-    let result = if outcome.result.is_empty() {
+    let result = if outcome.is_ok() {
         Value::from("")
     } else {
-        json::parse(&outcome.result).unwrap_or_else(|_| Value::from(outcome.result.as_str()))
+        outcome.errors.clone()
     };
     v.insert("result", result);
     v

@@ -5,8 +5,8 @@ use super::aggregator::Aggregator;
 use super::check::{cancel_check, check_id, instantiate, load_check_class, run_check};
 use super::config::CheckConfig;
 use super::host::AgentHost;
-use super::json::Value;
 use super::output::{self, Origin};
+use super::value::Value;
 use pyhost::Python;
 
 /// Load check `name`, instantiate each configured instance, run each

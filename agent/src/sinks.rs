@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::aggregator::{Event, Flush, Serie, SerieKind, ServiceCheck};
 use super::check::LoadError;
-use super::json::Value;
+use super::value::Value;
 
 /// The largest DogStatsD datagram sent: the Agent's and the official
 /// clients' default for UDP (1500-byte MTU minus IP and UDP headers, with margin).
@@ -451,7 +451,7 @@ pub fn json_lines(report: &Report<'_>) -> Vec<Value> {
 impl<W: Write + Send> Sink for JsonSink<W> {
     fn report(&mut self, report: &Report<'_>) -> io::Result<()> {
         for v in json_lines(report) {
-            writeln!(self.out, "{}", v.to_json())?;
+            writeln!(self.out, "{v}")?;
         }
         self.out.flush()
     }
