@@ -28,8 +28,9 @@ use std::fmt;
 use super::value::{json_loads, Value};
 use pyhost::{Bound, Dict, Error, FromPython, Py, Python, Result, Tuple};
 
-/// Why a check could not be loaded or instantiated.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a check could not be loaded or instantiated. Serialized (the
+/// `load_error` lines of both outputs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LoadError {
     /// What failed, in rtloader's words (e.g. `unable to import module 'foo': ...`).
     pub message: String,

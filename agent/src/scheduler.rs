@@ -4,7 +4,7 @@
 //! handed to the [`sinks`](super::sinks). The engine of `src/bin/pyhost.rs`
 //! (usage and semantics in `docs/agent.md`).
 //!
-//! * **Loading** follows rtloader ([`runtime`](super::runtime)): find the
+//! * **Loading** follows rtloader ([`check`](super::check)): find the
 //!   class, instantiate one check object per instance. Loads run as pool
 //!   jobs under the check timeout, so a module that hangs at import is
 //!   reported and does not hang the host. A check that fails to load is
@@ -40,7 +40,7 @@ use super::check::{
 };
 use super::config::{check_config_files, discover_check_names, load_check_configs, CheckConfig};
 use super::host::AgentHost;
-use super::sinks::{Report, RunReport, RunStatus, Sink};
+use super::sinks::{self, LoadFailure, Report, RunReport, RunStatus, Sink, Skipped};
 use super::value::Value;
 use pyhost::{JobError, JobHandle, JobOptions, Py, Python, WorkerPool};
 
@@ -405,20 +405,20 @@ impl Scheduler {
                         Err(e) => failed.push((index, e)),
                     }
                 }
-                let report = Report::Loaded {
+                let report = Report::Loaded(sinks::Loaded {
                     check: name,
                     module: &module,
                     instances: entry.instances.len(),
                     reload,
-                };
+                });
                 emit(&mut self.sinks, &report);
                 for (index, e) in &failed {
-                    let report = Report::LoadError {
+                    let report = Report::LoadError(LoadFailure {
                         check: name,
                         instance: Some(*index),
                         error: e,
                         reload,
-                    };
+                    });
                     emit(&mut self.sinks, &report);
                 }
             }
@@ -429,12 +429,12 @@ impl Scheduler {
     fn mark_broken(&mut self, name: &str, entry: &mut CheckEntry, err: LoadError, reload: bool, every: Duration) {
         emit(
             &mut self.sinks,
-            &Report::LoadError {
+            &Report::LoadError(LoadFailure {
                 check: name,
                 instance: None,
                 error: &err,
                 reload,
-            },
+            }),
         );
         entry.broken = Some((err, Instant::now() + every, every));
     }
@@ -448,12 +448,12 @@ impl Scheduler {
                     *next = now + *every;
                     emit(
                         &mut self.sinks,
-                        &Report::LoadError {
+                        &Report::LoadError(LoadFailure {
                             check: name,
                             instance: None,
                             error: err,
                             reload: false,
-                        },
+                        }),
                     );
                 }
             }
@@ -491,12 +491,12 @@ impl Scheduler {
                     } else {
                         "the previous run timed out and is still executing"
                     };
-                    let report = Report::Skipped {
+                    let report = Report::Skipped(Skipped {
                         check: &inst.check,
                         instance: inst.index,
                         check_id: &inst.id,
                         reason,
-                    };
+                    });
                     emit(&mut self.sinks, &report);
                     continue;
                 }

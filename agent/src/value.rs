@@ -207,12 +207,6 @@ impl From<String> for Value {
         Value::String(v)
     }
 }
-/// A list of strings (tags), as an array.
-impl From<&[String]> for Value {
-    fn from(v: &[String]) -> Value {
-        Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
-    }
-}
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Value {
         Value::Array(v)

@@ -73,7 +73,7 @@ use parking_lot::Mutex;
 use storage::{CheckState, Inner};
 pub use storage::{MetricRef, SubmissionRef};
 pub use types::{
-    AggregatorOptions, BucketCount, Event, EventPlatformEvent, ExternalTags, Flush, HistogramAggregate,
+    AggregatorOptions, BucketCount, Event, EventPlatformEvent, EventSummary, ExternalTags, Flush, HistogramAggregate,
     HistogramBucket, MetricSample, MetricType, Serie, SerieKind, ServiceCheck, Submission,
 };
 

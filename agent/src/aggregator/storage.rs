@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::sampler::CheckSampler;
 use super::types::{ExternalTags, MetricSample, MetricType, Submission};
 
-/// A submission lent by [`Aggregator::drain_submissions`].
+/// A submission lent by [`Aggregator::drain_submissions`](super::Aggregator::drain_submissions).
 #[derive(Debug, Clone, Copy)]
 pub enum SubmissionRef<'a> {
     /// A metric sample, read from the aggregator's arena.
@@ -26,7 +26,7 @@ impl SubmissionRef<'_> {
     }
 }
 
-/// A metric sample lent by [`Aggregator::drain_submissions`].
+/// A metric sample lent by [`Aggregator::drain_submissions`](super::Aggregator::drain_submissions).
 #[derive(Clone, Copy)]
 pub struct MetricRef<'a> {
     log: &'a RawLog,

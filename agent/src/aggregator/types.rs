@@ -1,10 +1,19 @@
 //! The aggregator's public types: what a check submits ([`Submission`]),
 //! what a flush produces ([`Flush`]) and the settings ([`AggregatorOptions`]).
+//!
+//! The records the JSON-lines outputs print ([`output`](crate::output))
+//! are serialized with serde, in field order: a type marked "serialized"
+//! below declares its fields in the order of the schema in
+//! `docs/run_check.md` or `docs/agent.md`.
+
+use serde::{Serialize, Serializer};
 
 use crate::value::Value;
 
 /// The seven metric types of rtloader's `metric_type_t`, with its values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Serialized as [`as_str`](MetricType::as_str).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum MetricType {
     /// `GAUGE = 0`
@@ -78,12 +87,14 @@ impl MetricType {
 
 /// A metric sample as the check submitted it
 /// (`submit_metric(check, check_id, mtype, name, value, tags, hostname, flush_first_value)`).
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized without its timestamp (run_check's `metric` line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricSample {
-    /// The metric type.
-    pub mtype: MetricType,
     /// The metric name.
     pub name: String,
+    /// The metric type.
+    #[serde(rename = "type")]
+    pub mtype: MetricType,
     /// The value.
     pub value: f64,
     /// The tags, in submission order.
@@ -93,11 +104,13 @@ pub struct MetricSample {
     /// `flush_first_value` (meaningful for monotonic counts).
     pub flush_first_value: bool,
     /// When it was submitted, in seconds since the Unix epoch.
+    #[serde(skip)]
     pub timestamp: f64,
 }
 
 /// A service check (`submit_service_check(check, check_id, name, status, tags, hostname, message)`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized (the `service_check` lines of both outputs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceCheck {
     /// The service check name.
     pub name: String,
@@ -112,12 +125,15 @@ pub struct ServiceCheck {
 }
 
 /// An event: the fields of rtloader's `event_t`, each `None` where rtloader
-/// would pass NULL (missing key or not a string).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// would pass NULL (missing key or not a string). Serialized as the event
+/// dict built from these fields (`raw` is left out).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Event {
     /// `msg_title`.
+    #[serde(rename = "msg_title")]
     pub title: Option<String>,
     /// `msg_text`.
+    #[serde(rename = "msg_text")]
     pub text: Option<String>,
     /// `timestamp` (0 when missing or not an int, as in rtloader).
     pub timestamp: i64,
@@ -137,12 +153,60 @@ pub struct Event {
     pub event_type: Option<String>,
     /// The dict exactly as the check submitted it, when the caller captured
     /// it (for outputs that print events verbatim).
+    #[serde(skip)]
     pub raw: Option<Value>,
+}
+
+/// What outputs show of an event: from its fields, or else from its raw
+/// dict. Serialized (the agent's `event` line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventSummary<'a> {
+    /// `msg_title`, or `""`.
+    pub title: &'a str,
+    /// `msg_text`, or `""`.
+    pub text: &'a str,
+    /// `tags`, the non-string items of a raw list left out.
+    pub tags: Vec<&'a str>,
+    /// `alert_type`.
+    pub alert_type: Option<&'a str>,
+    /// `timestamp`.
+    pub timestamp: i64,
+}
+
+impl Event {
+    /// The title, text, tags and alert type, each from its field or else
+    /// from the raw dict (`msg_title`, `msg_text`, `tags`, `alert_type`).
+    pub fn summary(&self) -> EventSummary<'_> {
+        let tags = match &self.tags {
+            Some(t) => t.iter().map(String::as_str).collect(),
+            None => self
+                .raw_field("tags")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default(),
+        };
+        EventSummary {
+            title: self.text_or_raw(&self.title, "msg_title").unwrap_or(""),
+            text: self.text_or_raw(&self.text, "msg_text").unwrap_or(""),
+            tags,
+            alert_type: self.text_or_raw(&self.alert_type, "alert_type"),
+            timestamp: self.timestamp,
+        }
+    }
+
+    fn raw_field(&self, key: &str) -> Option<&Value> {
+        self.raw.as_ref().and_then(|r| r.get(key))
+    }
+
+    fn text_or_raw<'a>(&'a self, field: &'a Option<String>, key: &str) -> Option<&'a str> {
+        field.as_deref().or_else(|| self.raw_field(key).and_then(Value::as_str))
+    }
 }
 
 /// A histogram bucket (`submit_histogram_bucket(check, check_id, name, value,
 /// lower_bound, upper_bound, monotonic, hostname, tags, flush_first_value)`).
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized (run_check's `histogram_bucket` line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistogramBucket {
     /// The metric name.
     pub name: String,
@@ -166,12 +230,18 @@ pub struct HistogramBucket {
 }
 
 /// An event-platform event (`submit_event_platform_event(check, check_id, raw_event, event_type)`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized with the payload as (lossy UTF-8) text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventPlatformEvent {
-    /// The raw payload (JSON text for `dbm-*` tracks, bytes for proto tracks).
-    pub raw_event: Vec<u8>,
     /// The track: `"dbm-samples"`, `"dbm-metrics"`, `"dbm-activity"`, ...
     pub event_type: String,
+    /// The raw payload (JSON text for `dbm-*` tracks, bytes for proto tracks).
+    #[serde(serialize_with = "lossy_text")]
+    pub raw_event: Vec<u8>,
+}
+
+fn lossy_text<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(bytes))
 }
 
 /// One submission, as the check made it.
@@ -202,7 +272,9 @@ pub enum Submission {
 }
 
 /// The series type a flushed value is sent as (the Agent's `APIMetricType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized as [`as_str`](SerieKind::as_str).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SerieKind {
     /// `gauge`.
     Gauge,
@@ -223,38 +295,41 @@ impl SerieKind {
     }
 }
 
-/// One aggregated value of a context at a flush.
-#[derive(Debug, Clone, PartialEq)]
+/// One aggregated value of a context at a flush. Serialized (the agent's
+/// `series` line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Serie {
     /// The context's name plus the aggregate's suffix (`.max`, `.95percentile`, ...).
     pub name: String,
+    /// How it is sent.
+    #[serde(rename = "type")]
+    pub kind: SerieKind,
     /// The value.
     pub value: f64,
-    /// Seconds since the Unix epoch: the flush time, or for rates the last sample's time.
-    pub timestamp: f64,
-    /// How it is sent.
-    pub kind: SerieKind,
     /// The context's tags, sorted and de-duplicated.
     pub tags: Vec<String>,
     /// The context's hostname.
     pub hostname: String,
+    /// Seconds since the Unix epoch: the flush time, or for rates the last sample's time.
+    pub timestamp: f64,
 }
 
 /// A histogram bucket's count for one flush, after the delta rules.
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized (the agent's `bucket` line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BucketCount {
     /// The metric name.
     pub name: String,
-    /// Sorted, de-duplicated tags.
-    pub tags: Vec<String>,
-    /// The hostname.
-    pub hostname: String,
+    /// Samples that fell in the bucket (always > 0).
+    pub count: i64,
     /// Lower bound.
     pub lower_bound: f64,
     /// Upper bound.
     pub upper_bound: f64,
-    /// Samples that fell in the bucket (always > 0).
-    pub count: i64,
+    /// Sorted, de-duplicated tags.
+    pub tags: Vec<String>,
+    /// The hostname.
+    pub hostname: String,
 }
 
 /// What a check's flush produces.
@@ -323,9 +398,9 @@ impl HistogramAggregate {
 /// Aggregator settings. The defaults are the Agent's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregatorOptions {
-    /// Record submissions for [`Aggregator::take_submissions`].
+    /// Record submissions for [`Aggregator::take_submissions`](super::Aggregator::take_submissions).
     pub keep_raw: bool,
-    /// Feed the samplers for [`Aggregator::flush`].
+    /// Feed the samplers for [`Aggregator::flush`](super::Aggregator::flush).
     pub aggregate: bool,
     /// `histogram_aggregates` (default `max, median, avg, count`).
     pub histogram_aggregates: Vec<HistogramAggregate>,
@@ -381,5 +456,15 @@ mod tests {
         assert_eq!(MetricType::from_i32(-1), None);
         assert_eq!(MetricType::MonotonicCount.as_str(), "monotonic_count");
         assert_eq!(MetricType::Historate.constant_name(), "HISTORATE");
+    }
+
+    #[test]
+    fn serialized_names_are_as_str() {
+        for t in MetricType::ALL {
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.as_str()));
+        }
+        for k in [SerieKind::Gauge, SerieKind::Count, SerieKind::Rate] {
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+        }
     }
 }
