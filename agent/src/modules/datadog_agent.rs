@@ -4,7 +4,7 @@
 //! | function | rtloader format | host service | without it |
 //! |---|---|---|---|
 //! | `get_clustername()` | NOARGS | `cluster_name` | `None` |
-//! | `get_config(key)` | `"s"` | `config` (JSON payload, decoded) | `None` |
+//! | `get_config(key)` | `"s"` | `config` (the value as Python objects) | `None` |
 //! | `get_hostname()` | NOARGS | `config` `hostname` | `None` |
 //! | `get_host_tags()` | NOARGS | `config` `tags`, as `{"system": [...]}` JSON | `None` |
 //! | `tracemalloc_enabled(*args)` | VARARGS, ignored | `tracemalloc_enabled` | `False` |
