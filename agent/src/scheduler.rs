@@ -1,7 +1,7 @@
 //! The agent's scheduler: every configured check instance run on a
 //! [`WorkerPool`] at its interval, with per-run timeouts, hot reload of
 //! changed check code or configuration, and each run's aggregated flush
-//! handed to the [`sinks`](super::sinks). The engine of `src/bin/pyhost.rs`
+//! handed to the [`sinks`]. The engine of `agent/src/bin/pyhost/`
 //! (usage and semantics in `docs/agent.md`).
 //!
 //! * **Loading** follows rtloader ([`check`](super::check)): find the
