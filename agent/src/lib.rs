@@ -44,4 +44,6 @@ pub mod scheduler;
 pub mod setup;
 pub mod sinks;
 pub mod subprocess;
+#[cfg(test)]
+mod test_util;
 pub mod value;

@@ -70,7 +70,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use storage::{CheckState, Inner};
+use storage::{CheckState, Inner, Sample};
 pub use storage::{MetricRef, SubmissionRef};
 pub use types::{
     AggregatorOptions, BucketCount, Event, EventPlatformEvent, EventSummary, ExternalTags, Flush, HistogramAggregate,
@@ -188,8 +188,13 @@ impl Aggregator {
             return;
         }
         let mut inner = self.inner.lock();
-        let log = &mut inner.check_mut(check_id).log;
-        log.push_metric(mtype, name, value, tags, hostname, flush_first_value, timestamp);
+        let sample = Sample {
+            mtype,
+            value,
+            timestamp,
+            flush_first_value,
+        };
+        inner.check_mut(check_id).log.push_metric(name, tags, hostname, sample);
     }
 
     /// Record a service check.

@@ -36,7 +36,7 @@ pub struct MetricRef<'a> {
 impl<'a> MetricRef<'a> {
     /// The metric type.
     pub fn mtype(&self) -> MetricType {
-        self.rec.mtype
+        self.rec.sample.mtype
     }
     /// The name.
     pub fn name(&self) -> &'a str {
@@ -44,7 +44,7 @@ impl<'a> MetricRef<'a> {
     }
     /// The value.
     pub fn value(&self) -> f64 {
-        self.rec.value
+        self.rec.sample.value
     }
     /// The tags, in submission order.
     pub fn tags(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
@@ -59,11 +59,11 @@ impl<'a> MetricRef<'a> {
     }
     /// `flush_first_value`.
     pub fn flush_first_value(&self) -> bool {
-        self.rec.flush_first_value
+        self.rec.sample.flush_first_value
     }
     /// When it was submitted (seconds since the epoch).
     pub fn timestamp(&self) -> f64 {
-        self.rec.timestamp
+        self.rec.sample.timestamp
     }
     /// An owned copy.
     pub fn to_owned(&self) -> MetricSample {
@@ -191,10 +191,17 @@ struct MetricRec {
     hostname: Span,
     /// (start, len) in `RawLog::tag_spans`.
     tags: (usize, usize),
-    value: f64,
-    timestamp: f64,
-    mtype: MetricType,
-    flush_first_value: bool,
+    sample: Sample,
+}
+
+/// A metric sample's scalars: what the per-type rules read (the strings
+/// are its context).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sample {
+    pub(super) mtype: MetricType,
+    pub(super) value: f64,
+    pub(super) timestamp: f64,
+    pub(super) flush_first_value: bool,
 }
 
 #[derive(Debug)]
@@ -214,18 +221,9 @@ pub(super) struct RawLog {
 impl RawLog {
     /// Record a metric sample: its strings are copied into the arena, so
     /// once the buffers have grown this does not allocate (the hot path).
-    #[allow(clippy::too_many_arguments)]
     #[inline]
-    pub(super) fn push_metric<I, S>(
-        &mut self,
-        mtype: MetricType,
-        name: &str,
-        value: f64,
-        tags: I,
-        hostname: &str,
-        flush_first_value: bool,
-        timestamp: f64,
-    ) where
+    pub(super) fn push_metric<I, S>(&mut self, name: &str, tags: I, hostname: &str, sample: Sample)
+    where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
@@ -241,10 +239,7 @@ impl RawLog {
             name,
             hostname,
             tags,
-            value,
-            timestamp,
-            mtype,
-            flush_first_value,
+            sample,
         }));
     }
 
