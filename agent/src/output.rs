@@ -5,9 +5,10 @@
 //! * [`ReportLine`]: the agent's `--output json` line per report and per
 //!   item of a run's flush (`docs/agent.md`).
 //!
-//! Both embed the same serialized records: the aggregator's
-//! ([`ServiceCheck`], [`MetricSample`], ...), [`LoadError`] and
-//! [`RunReport`], whose field order is the schema's. The text is standard
+//! Both embed the same serialized records, whose field order is the
+//! schema's: the aggregator's ([`ServiceCheck`], [`MetricSample`], ...),
+//! [`LoadError`], and the scheduler's reports ([`RunReport`], [`Loaded`],
+//! [`LoadFailure`], [`Skipped`]). The text is standard
 //! JSON: NaN and infinite floats are written as `null`
 //! ([`value`](crate::value) explains why).
 
