@@ -5,7 +5,7 @@
 //!
 //! * `submit_metric`: `aggregator.submit_metric(None, "bench:1", 0, "name",
 //!   1.0, ["a:b", "c:d"], "host", False)`, the module function rtloader's
-//!   checks call (`csrc/dd_aggregator.c` + `src/agent/modules/aggregator.rs`),
+//!   checks call (`agent/csrc/dd_aggregator.c` + `agent/src/modules/aggregator.rs`),
 //!   recording into the host's `Aggregator`;
 //! * `gauge`: `check.gauge("name", 1.0, tags=["a:b", "c:d"])` through the
 //!   shipped Python base `checks.AgentCheck` (namespace formatting, tag

@@ -24,8 +24,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use pyhost_agent::config::{discover_check_names, load_check_configs};
 use pyhost_agent::host::{self, AgentHost};
-use pyhost_agent::runner;
 use pyhost_agent::setup::HostSetup;
+use pyhost_agent::{output, runner};
 
 /// Run Datadog-style checks a few times and print every submission as JSON
 /// lines (docs/run_check.md).
@@ -84,7 +84,7 @@ fn run(opts: Options) -> Result<bool, Box<dyn std::error::Error>> {
         };
         interp.with_gil(|py| {
             runner::run_configured(py, &host, name, &configs, opts.times as usize, |line| {
-                writeln!(out, "{}", line.to_json())
+                output::write_line(&mut out, &line)
             })
         })?;
         out.flush()?;

@@ -25,11 +25,12 @@
 
 use std::fmt;
 
-use super::json::Value;
-use pyhost::{Bound, Dict, Error, Py, Python, Result, Tuple};
+use super::value::{json_loads, Value};
+use pyhost::{Bound, Dict, Error, FromPython, Py, Python, Result, Tuple};
 
-/// Why a check could not be loaded or instantiated.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a check could not be loaded or instantiated. Serialized (the
+/// `load_error` lines of both outputs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LoadError {
     /// What failed, in rtloader's words (e.g. `unable to import module 'foo': ...`).
     pub message: String,
@@ -204,10 +205,10 @@ fn find_subclass<'py>(py: Python<'py>, module: &Bound<'py>, bases: &[Bound<'py>]
 pub fn check_id(name: &str, instance: &Value, init_config: &Value) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in instance
-        .to_json()
+        .to_string()
         .bytes()
         .chain([0u8])
-        .chain(init_config.to_json().bytes())
+        .chain(init_config.to_string().bytes())
     {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -250,6 +251,10 @@ pub struct RunOutcome {
     /// `""` for success, otherwise the JSON list of `{message, traceback}`
     /// errors (as `AgentCheck.run()` returns it).
     pub result: String,
+    /// `result` decoded by Python's `json.loads` (on the thread that ran
+    /// the check): `[]` for success; a `result` that is not JSON is one
+    /// error carrying it as the message.
+    pub errors: Value,
     /// The warnings the run raised (`get_warnings()`, which clears them).
     pub warnings: Vec<String>,
 }
@@ -266,10 +271,13 @@ impl RunOutcome {
 /// the base's) becomes an error result in the base's JSON format, naming
 /// the exception and carrying its traceback.
 pub fn run_check(check: &Bound<'_>) -> RunOutcome {
-    let result = match check.call_method0("run") {
+    let (result, errors) = match check.call_method0("run") {
         Ok(r) => match r.extract::<String>() {
-            Ok(s) => s,
-            Err(_) => error_result(
+            Ok(result) => {
+                let errors = decode_errors(check.py(), &result);
+                (result, errors)
+            }
+            Err(_) => failure(
                 &format!("error invoking 'run' method: run() returned {}, not str", r.type_name()),
                 None,
             ),
@@ -282,7 +290,7 @@ pub fn run_check(check: &Bound<'_>) -> RunOutcome {
                 ),
                 None => (e.to_string(), None),
             };
-            error_result(&msg, tb.as_deref())
+            failure(&msg, tb.as_deref())
         }
     };
     let warnings = match check
@@ -292,7 +300,27 @@ pub fn run_check(check: &Bound<'_>) -> RunOutcome {
         Ok(w) => w,
         Err(e) => vec![format!("error invoking 'get_warnings' method: {e}")],
     };
-    RunOutcome { result, warnings }
+    RunOutcome {
+        result,
+        errors,
+        warnings,
+    }
+}
+
+/// `run()`'s text as a list of errors (see [`RunOutcome::errors`]).
+fn decode_errors(py: Python<'_>, result: &str) -> Value {
+    if result.is_empty() {
+        return Value::Array(Vec::new());
+    }
+    json_loads(py, result)
+        .and_then(|v| Value::from_python(&v))
+        .unwrap_or_else(|_| error_list(result, None))
+}
+
+/// A failed run's `(result, errors)` for one error.
+fn failure(message: &str, traceback: Option<&str>) -> (String, Value) {
+    let errors = error_list(message, traceback);
+    (errors.to_string(), errors)
 }
 
 /// rtloader's `cancel_check`: `check.cancel()`.
@@ -300,10 +328,11 @@ pub fn cancel_check(check: &Bound<'_>) -> Result<()> {
     check.call_method0("cancel").map(drop)
 }
 
-/// `[{"message": ..., "traceback": ...}]`, the base's error format.
-pub fn error_result(message: &str, traceback: Option<&str>) -> String {
+/// `[{"message": ..., "traceback": ...}]`, the base's error format
+/// (`traceback` `""` when there is none).
+pub fn error_list(message: &str, traceback: Option<&str>) -> Value {
     let mut entry = Value::object();
     entry.insert("message", message);
     entry.insert("traceback", traceback.unwrap_or(""));
-    Value::Array(vec![entry]).to_json()
+    Value::Array(vec![entry])
 }

@@ -15,7 +15,7 @@ use parking_lot::RwLock;
 use super::aggregator::Aggregator;
 use super::cache::PersistentCache;
 use super::config::HostConfig;
-use super::json::Value;
+use super::value::Value;
 
 /// A log record from `datadog_agent.log(message, level)`. The check id is
 /// inside the message (`"<check_id> | (file:line) | text"`), as the Python
@@ -34,7 +34,7 @@ pub type LogSink = Box<dyn Fn(&LogRecord) + Send + Sync>;
 pub type TaggerFn = Box<dyn Fn(&str, i32) -> Vec<String> + Send + Sync>;
 /// `containers.is_excluded(name, image, namespace)`.
 pub type IsExcludedFn = Box<dyn Fn(&str, &str, Option<&str>) -> bool + Send + Sync>;
-/// `kubeutil.get_connection_info()`: a JSON object, or `None` for `{}`.
+/// `kubeutil.get_connection_info()`: an object ([`Value::Object`]), or `None` for `{}`.
 pub type ConnectionInfoFn = Box<dyn Fn() -> Option<Value> + Send + Sync>;
 
 /// Everything the built-in modules need from the host.

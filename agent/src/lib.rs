@@ -8,15 +8,24 @@
 //! lifecycle).
 //!
 //! * [`aggregator`]: submissions per check id, raw and aggregated with the
-//!   Agent's per-type rules;
+//!   Agent's per-type rules (a folder: types, storage, sampler, per-type
+//!   state);
 //! * [`obfuscate`]: the Agent's SQL literal obfuscation (`obfuscate_sql`);
 //! * [`cache`]: the persistent cache (`read/write_persistent_cache`);
 //! * [`subprocess`]: `get_subprocess_output` without a shell;
 //! * [`config`]: the `conf.d` layout and the host's own configuration
-//!   (YAML);
+//!   (YAML, read by the PyYAML-compatible loader in `config/yaml.rs`);
 //! * [`host`]: the services the built-in modules read (installed once);
-//! * [`json`]: a dependency-free JSON value, the payload format between the
-//!   host and Python;
+//! * [`modules`]: the built-in modules themselves (`aggregator`,
+//!   `datadog_agent`, `_util`, ...);
+//! * [`value`]: the data value YAML documents, JSON payloads and Python
+//!   objects have in common (serde and Python conversions);
+//! * [`check`]: the check lifecycle (find the class, instantiate, run);
+//! * [`runner`] and [`output`]: run checks and print what they submit as
+//!   JSON lines (`run_check`); `output` also holds the agent's JSON-lines
+//!   records;
+//! * [`scheduler`] and [`sinks`]: the agent program's engine and its
+//!   outputs (table, JSON lines, stderr, DogStatsD);
 //! * [`setup`]: the options and start-up shared by check-running programs;
 //! * [`pybase`]: the Python base package (`checks.AgentCheck`) shipped in
 //!   the library.
@@ -26,7 +35,6 @@ pub mod cache;
 pub mod check;
 pub mod config;
 pub mod host;
-pub mod json;
 pub mod modules;
 pub mod obfuscate;
 pub mod output;
@@ -36,3 +44,6 @@ pub mod scheduler;
 pub mod setup;
 pub mod sinks;
 pub mod subprocess;
+#[cfg(test)]
+mod test_util;
+pub mod value;

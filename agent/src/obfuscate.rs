@@ -36,7 +36,9 @@
 
 use std::borrow::Cow;
 
-use super::json::{self, Value};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use super::value::Value;
 
 /// `dbms` values the tokenizer treats specially.
 const DBMS_SQLSERVER: &str = "mssql";
@@ -73,7 +75,8 @@ impl SqlOptions {
         if text.trim().is_empty() {
             return Ok(o);
         }
-        let v = json::parse(text).map_err(|e| format!("invalid obfuscation options: {e}"))?;
+        // Strict JSON, as Go's json.Unmarshal reads it in the Agent.
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid obfuscation options: {e}"))?;
         let Value::Object(pairs) = v else {
             return Err("invalid obfuscation options: expected a JSON object".into());
         };
@@ -125,8 +128,28 @@ pub struct SqlMetadata {
     pub comments: Vec<String>,
 }
 
-/// An obfuscated query and its metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// As Go's `json.Marshal` writes the Agent's `SQLMetadata`: the size field
+/// is `Size`, empty lists are `null`, and `procedures` (not collected here)
+/// is `null`.
+impl Serialize for SqlMetadata {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut md = s.serialize_struct("SqlMetadata", 5)?;
+        md.serialize_field("Size", &self.size)?;
+        md.serialize_field("tables_csv", &self.tables_csv)?;
+        md.serialize_field("commands", &non_empty(&self.commands))?;
+        md.serialize_field("comments", &non_empty(&self.comments))?;
+        md.serialize_field("procedures", &None::<()>)?;
+        md.end()
+    }
+}
+
+fn non_empty(v: &[String]) -> Option<&[String]> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// An obfuscated query and its metadata; serialized as the Agent's
+/// `ObfuscatedQuery` (`{"query": ..., "metadata": {...}}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ObfuscatedQuery {
     /// The obfuscated query.
     pub query: String,
@@ -135,27 +158,9 @@ pub struct ObfuscatedQuery {
 }
 
 impl ObfuscatedQuery {
-    /// The JSON the Agent returns with `return_json_metadata` (Go's
-    /// `json.Marshal` of its `ObfuscatedQuery`: the size field is `Size`,
-    /// empty lists are `null`).
+    /// The JSON the Agent returns with `return_json_metadata`.
     pub fn to_json(&self) -> String {
-        let list = |v: &[String]| {
-            if v.is_empty() {
-                Value::Null
-            } else {
-                Value::Array(v.iter().map(|s| Value::String(s.clone())).collect())
-            }
-        };
-        let mut md = Value::object();
-        md.insert("Size", self.metadata.size);
-        md.insert("tables_csv", self.metadata.tables_csv.as_str());
-        md.insert("commands", list(&self.metadata.commands));
-        md.insert("comments", list(&self.metadata.comments));
-        md.insert("procedures", Value::Null);
-        let mut v = Value::object();
-        v.insert("query", self.query.as_str());
-        v.insert("metadata", md);
-        v.to_json()
+        serde_json::to_string(self).expect("strings and numbers serialize")
     }
 }
 
@@ -1420,7 +1425,7 @@ mod tests {
             r#"{"table_names": true, "collect_commands": true, "return_json_metadata": true}"#,
         )
         .unwrap();
-        let v = json::parse(&out).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             v.get("query").and_then(Value::as_str),
             Some("SELECT * FROM users WHERE id = ? AND name = ?")

@@ -1,14 +1,40 @@
-//! The JSON-lines output of a check run: one object per submission, as the
-//! check made it (what `datadog-checks-base`'s stub aggregator records).
-//! The schema is documented in `docs/run_check.md`.
+//! The JSON-lines records of both outputs, one set of serde types:
+//!
+//! * [`CheckLine`]: run_check's line per submission (as the check made it),
+//!   warning and run result (`docs/run_check.md`);
+//! * [`ReportLine`]: the agent's `--output json` line per report and per
+//!   item of a run's flush (`docs/agent.md`).
+//!
+//! Both embed the same serialized records, whose field order is the
+//! schema's: the aggregator's ([`ServiceCheck`], [`MetricSample`], ...),
+//! [`LoadError`], and the scheduler's reports ([`RunReport`], [`Loaded`],
+//! [`LoadFailure`], [`Skipped`]). The text is standard
+//! JSON: NaN and infinite floats are written as `null`
+//! ([`value`](crate::value) explains why).
 
-use super::aggregator::Submission;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::aggregator::{
+    BucketCount, Event, EventPlatformEvent, EventSummary, HistogramBucket, MetricSample, Serie, ServiceCheck,
+    Submission,
+};
 use super::check::{LoadError, RunOutcome};
-use super::json::{self, Value};
+use super::sinks::{LoadFailure, Loaded, Report, RunReport, Skipped};
+use super::value::Value;
 
-/// Where a line comes from: the check, the instance's index in its
-/// configuration, and the run number (1-based).
-#[derive(Debug, Clone, Copy)]
+/// Write `line` as one line of compact JSON.
+pub fn write_line(mut out: impl Write, line: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut out, line)?;
+    out.write_all(b"\n")
+}
+
+// ---- run_check --------------------------------------------------------------------
+
+/// Where a run_check line comes from: the check, the instance's index in
+/// its configuration, and the run number (1-based).
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Origin<'a> {
     /// The check's name.
     pub check: &'a str,
@@ -18,123 +44,342 @@ pub struct Origin<'a> {
     pub run: usize,
 }
 
-fn base(origin: Origin<'_>, kind: &str) -> Value {
-    let mut v = Value::object();
-    v.insert("check", origin.check);
-    v.insert("instance", origin.instance as i64);
-    v.insert("run", origin.run as i64);
-    v.insert("kind", kind);
-    v
+/// One run_check line: `check`, `instance`, `run`, `kind`, then the kind's fields.
+#[derive(Debug, Serialize)]
+pub struct CheckLine<'a> {
+    #[serde(flatten)]
+    origin: Origin<'a>,
+    #[serde(flatten)]
+    body: CheckBody<'a>,
 }
 
-fn strings(v: &[String]) -> Value {
-    Value::from(v)
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CheckBody<'a> {
+    Metric(&'a MetricSample),
+    ServiceCheck(&'a ServiceCheck),
+    Event { event: EventDict<'a> },
+    HistogramBucket(&'a HistogramBucket),
+    EventPlatformEvent(&'a EventPlatformEvent),
+    Metadata { name: &'a str, value: &'a str },
+    Log { line: &'a str },
+    Warning { message: &'a str },
+    RunResult { result: RunResult<'a> },
+    LoadError(&'a LoadError),
 }
 
-fn opt(s: &Option<String>) -> Value {
-    s.as_deref().map_or(Value::Null, Value::from)
+/// The event dict exactly as submitted, or else built from its fields.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum EventDict<'a> {
+    Raw(&'a Value),
+    Fields(&'a Event),
+}
+
+/// `""` for success, or the list of errors.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum RunResult<'a> {
+    Success(&'static str),
+    Errors(&'a Value),
+}
+
+fn check_line<'a>(origin: Origin<'a>, body: CheckBody<'a>) -> CheckLine<'a> {
+    CheckLine { origin, body }
 }
 
 /// The line for one submission.
-pub fn submission(origin: Origin<'_>, s: &Submission) -> Value {
-    match s {
-        Submission::Metric(m) => {
-            let mut v = base(origin, "metric");
-            v.insert("name", m.name.as_str());
-            v.insert("type", m.mtype.as_str());
-            v.insert("value", m.value);
-            v.insert("tags", strings(&m.tags));
-            v.insert("hostname", m.hostname.as_str());
-            v.insert("flush_first_value", m.flush_first_value);
-            v
-        }
-        Submission::ServiceCheck(sc) => {
-            let mut v = base(origin, "service_check");
-            v.insert("name", sc.name.as_str());
-            v.insert("status", sc.status);
-            v.insert("tags", strings(&sc.tags));
-            v.insert("hostname", sc.hostname.as_str());
-            v.insert("message", sc.message.as_str());
-            v
-        }
-        Submission::Event(e) => {
-            let mut v = base(origin, "event");
-            let event = match &e.raw {
-                Some(raw) => raw.clone(),
-                None => {
-                    let mut ev = Value::object();
-                    ev.insert("msg_title", opt(&e.title));
-                    ev.insert("msg_text", opt(&e.text));
-                    ev.insert("timestamp", e.timestamp);
-                    ev.insert("priority", opt(&e.priority));
-                    ev.insert("host", opt(&e.host));
-                    ev.insert("tags", e.tags.as_deref().map_or(Value::Null, strings));
-                    ev.insert("alert_type", opt(&e.alert_type));
-                    ev.insert("aggregation_key", opt(&e.aggregation_key));
-                    ev.insert("source_type_name", opt(&e.source_type_name));
-                    ev.insert("event_type", opt(&e.event_type));
-                    ev
-                }
-            };
-            v.insert("event", event);
-            v
-        }
-        Submission::HistogramBucket(b) => {
-            let mut v = base(origin, "histogram_bucket");
-            v.insert("name", b.name.as_str());
-            v.insert("value", b.value);
-            v.insert("lower_bound", b.lower_bound);
-            v.insert("upper_bound", b.upper_bound);
-            v.insert("monotonic", b.monotonic);
-            v.insert("hostname", b.hostname.as_str());
-            v.insert("tags", strings(&b.tags));
-            v.insert("flush_first_value", b.flush_first_value);
-            v.insert("multiple_buckets", b.multiple_buckets);
-            v
-        }
-        Submission::EventPlatformEvent(e) => {
-            let mut v = base(origin, "event_platform_event");
-            v.insert("event_type", e.event_type.as_str());
-            v.insert("raw_event", String::from_utf8_lossy(&e.raw_event).as_ref());
-            v
-        }
-        Submission::Metadata { name, value } => {
-            let mut v = base(origin, "metadata");
-            v.insert("name", name.as_str());
-            v.insert("value", value.as_str());
-            v
-        }
-        Submission::Log { line } => {
-            let mut v = base(origin, "log");
-            v.insert("line", line.as_str());
-            v
-        }
-    }
+pub fn submission<'a>(origin: Origin<'a>, s: &'a Submission) -> CheckLine<'a> {
+    check_line(
+        origin,
+        match s {
+            Submission::Metric(m) => CheckBody::Metric(m),
+            Submission::ServiceCheck(sc) => CheckBody::ServiceCheck(sc),
+            Submission::Event(e) => CheckBody::Event {
+                event: e.raw.as_ref().map_or(EventDict::Fields(e), EventDict::Raw),
+            },
+            Submission::HistogramBucket(b) => CheckBody::HistogramBucket(b),
+            Submission::EventPlatformEvent(e) => CheckBody::EventPlatformEvent(e),
+            Submission::Metadata { name, value } => CheckBody::Metadata { name, value },
+            Submission::Log { line } => CheckBody::Log { line },
+        },
+    )
 }
 
 /// A `warning` line.
-pub fn warning(origin: Origin<'_>, message: &str) -> Value {
-    let mut v = base(origin, "warning");
-    v.insert("message", message);
-    v
+pub fn warning<'a>(origin: Origin<'a>, message: &'a str) -> CheckLine<'a> {
+    check_line(origin, CheckBody::Warning { message })
 }
 
 /// The `run_result` line: `result` is `""` or the list of `{message, traceback}`.
-pub fn run_result(origin: Origin<'_>, outcome: &RunOutcome) -> Value {
-    let mut v = base(origin, "run_result");
-    let result = if outcome.result.is_empty() {
-        Value::from("")
+pub fn run_result<'a>(origin: Origin<'a>, outcome: &'a RunOutcome) -> CheckLine<'a> {
+    let result = if outcome.is_ok() {
+        RunResult::Success("")
     } else {
-        json::parse(&outcome.result).unwrap_or_else(|_| Value::from(outcome.result.as_str()))
+        RunResult::Errors(&outcome.errors)
     };
-    v.insert("result", result);
-    v
+    check_line(origin, CheckBody::RunResult { result })
 }
 
 /// The `load_error` line for an instance that could not be created.
-pub fn load_error(origin: Origin<'_>, e: &LoadError) -> Value {
-    let mut v = base(origin, "load_error");
-    v.insert("message", e.message.as_str());
-    v.insert("traceback", e.traceback.as_deref().map_or(Value::Null, Value::from));
-    v
+pub fn load_error<'a>(origin: Origin<'a>, e: &'a LoadError) -> CheckLine<'a> {
+    check_line(origin, CheckBody::LoadError(e))
+}
+
+// ---- the agent's --output json ------------------------------------------------
+
+/// One `--output json` line: `kind` first, then the kind's fields.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReportLine<'a> {
+    /// A check loaded.
+    Loaded(Loaded<'a>),
+    /// A check reloaded.
+    #[serde(rename = "reload")]
+    Reloaded(Loaded<'a>),
+    /// A whole check failed to reload: the reload's outcome.
+    #[serde(rename = "reload")]
+    ReloadFailed {
+        /// The check's name.
+        check: &'a str,
+        /// Always false.
+        ok: bool,
+        /// Always `None` (`null`): the whole check failed.
+        instance: Option<usize>,
+        /// What failed.
+        #[serde(flatten)]
+        error: &'a LoadError,
+    },
+    /// A check, or one of its instances, could not be loaded.
+    LoadError(LoadFailure<'a>),
+    /// A check's configuration is gone.
+    Unloaded {
+        /// The check's name.
+        check: &'a str,
+    },
+    /// A tick was skipped.
+    Skipped(Skipped<'a>),
+    /// A run finished.
+    RunResult(&'a RunReport),
+    /// A flushed serie.
+    Series(OfRun<'a, &'a Serie>),
+    /// A flushed histogram bucket count.
+    Bucket(OfRun<'a, &'a BucketCount>),
+    /// A flushed service check.
+    ServiceCheck(OfRun<'a, &'a ServiceCheck>),
+    /// A flushed event.
+    Event(OfRun<'a, EventSummary<'a>>),
+}
+
+/// An item of a run's flush, after the run's `check`, `instance`,
+/// `check_id` and `run`.
+#[derive(Debug, Serialize)]
+pub struct OfRun<'a, T> {
+    /// The check's name.
+    pub check: &'a str,
+    /// The instance.
+    pub instance: usize,
+    /// The instance's check id.
+    pub check_id: &'a str,
+    /// The run number.
+    pub run: u64,
+    /// The item.
+    #[serde(flatten)]
+    pub item: T,
+}
+
+fn of_run<T>(r: &RunReport, item: T) -> OfRun<'_, T> {
+    OfRun {
+        check: &r.check,
+        instance: r.instance,
+        check_id: &r.check_id,
+        run: r.run,
+        item,
+    }
+}
+
+/// A report's own line: the one the JSON output prints first and the one
+/// the stderr output words.
+pub fn report_line<'a>(report: &Report<'a>) -> ReportLine<'a> {
+    match *report {
+        Report::Loaded(l) if l.reload => ReportLine::Reloaded(l),
+        Report::Loaded(l) => ReportLine::Loaded(l),
+        // A whole check failing to reload is the reload's outcome; one
+        // instance failing to instantiate is a load error either way.
+        Report::LoadError(f) if f.reload && f.instance.is_none() => ReportLine::ReloadFailed {
+            check: f.check,
+            ok: false,
+            instance: None,
+            error: f.error,
+        },
+        Report::LoadError(f) => ReportLine::LoadError(f),
+        Report::Unloaded { check } => ReportLine::Unloaded { check },
+        Report::Skipped(s) => ReportLine::Skipped(s),
+        Report::Run(r) => ReportLine::RunResult(r),
+    }
+}
+
+/// Every line for a report, in output order: its own line, then for a run
+/// what its flush contained (series, buckets, service checks, events).
+pub fn report_lines<'a>(report: &Report<'a>) -> Vec<ReportLine<'a>> {
+    let mut lines = vec![report_line(report)];
+    if let Report::Run(r) = *report {
+        let f = &r.flush;
+        lines.extend(f.series.iter().map(|s| ReportLine::Series(of_run(r, s))));
+        lines.extend(f.buckets.iter().map(|b| ReportLine::Bucket(of_run(r, b))));
+        lines.extend(
+            f.service_checks
+                .iter()
+                .map(|sc| ReportLine::ServiceCheck(of_run(r, sc))),
+        );
+        lines.extend(f.events.iter().map(|e| ReportLine::Event(of_run(r, e.summary()))));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::aggregator::{Flush, MetricType, SerieKind};
+    use crate::sinks::RunStatus;
+
+    fn text(line: &impl Serialize) -> String {
+        serde_json::to_string(line).unwrap()
+    }
+
+    const ORIGIN: Origin<'static> = Origin {
+        check: "c",
+        instance: 0,
+        run: 1,
+    };
+
+    #[test]
+    fn check_lines_follow_the_schema() {
+        let m = Submission::Metric(MetricSample {
+            name: "m".into(),
+            mtype: MetricType::MonotonicCount,
+            value: 1.5,
+            tags: vec!["a:b".into()],
+            hostname: String::new(),
+            flush_first_value: true,
+            timestamp: 9.0,
+        });
+        assert_eq!(
+            text(&submission(ORIGIN, &m)),
+            r#"{"check":"c","instance":0,"run":1,"kind":"metric","name":"m","type":"monotonic_count","value":1.5,"tags":["a:b"],"hostname":"","flush_first_value":true}"#
+        );
+        let e = Submission::Event(Event {
+            title: Some("t".into()),
+            timestamp: 3,
+            ..Event::default()
+        });
+        assert_eq!(
+            text(&submission(ORIGIN, &e)),
+            r#"{"check":"c","instance":0,"run":1,"kind":"event","event":{"msg_title":"t","msg_text":null,"timestamp":3,"priority":null,"host":null,"tags":null,"alert_type":null,"aggregation_key":null,"source_type_name":null,"event_type":null}}"#
+        );
+        let ok = RunOutcome {
+            result: String::new(),
+            errors: Value::Array(vec![]),
+            warnings: vec![],
+        };
+        assert_eq!(
+            text(&run_result(ORIGIN, &ok)),
+            r#"{"check":"c","instance":0,"run":1,"kind":"run_result","result":""}"#
+        );
+        let e = LoadError {
+            message: "m".into(),
+            traceback: None,
+        };
+        assert_eq!(
+            text(&load_error(ORIGIN, &e)),
+            r#"{"check":"c","instance":0,"run":1,"kind":"load_error","message":"m","traceback":null}"#
+        );
+    }
+
+    #[test]
+    fn non_finite_floats_are_null() {
+        let b = Submission::HistogramBucket(HistogramBucket {
+            name: "b".into(),
+            value: 2,
+            lower_bound: 10.0,
+            upper_bound: f64::INFINITY,
+            monotonic: false,
+            hostname: String::new(),
+            tags: vec![],
+            flush_first_value: false,
+            multiple_buckets: false,
+        });
+        assert!(text(&submission(ORIGIN, &b)).contains(r#""lower_bound":10.0,"upper_bound":null,"#));
+    }
+
+    #[test]
+    fn run_statuses_are_serialized_as_str() {
+        for st in [
+            RunStatus::Ok,
+            RunStatus::Error,
+            RunStatus::TimedOut,
+            RunStatus::Cancelled,
+        ] {
+            assert_eq!(text(&st), format!("\"{}\"", st.as_str()));
+        }
+    }
+
+    #[test]
+    fn report_lines_follow_the_schema() {
+        let e = LoadError {
+            message: "bad".into(),
+            traceback: Some("tb".into()),
+        };
+        let failed = Report::LoadError(LoadFailure {
+            check: "c",
+            instance: None,
+            error: &e,
+            reload: true,
+        });
+        assert_eq!(
+            text(&report_line(&failed)),
+            r#"{"kind":"reload","check":"c","ok":false,"instance":null,"message":"bad","traceback":"tb"}"#
+        );
+        let failed = Report::LoadError(LoadFailure {
+            check: "c",
+            instance: Some(1),
+            error: &e,
+            reload: true,
+        });
+        assert_eq!(
+            text(&report_line(&failed)),
+            r#"{"kind":"load_error","check":"c","instance":1,"message":"bad","traceback":"tb"}"#
+        );
+        let run = RunReport {
+            check: "c".into(),
+            instance: 0,
+            check_id: "c:1".into(),
+            run: 2,
+            status: RunStatus::Ok,
+            errors: Value::Array(vec![]),
+            warnings: vec!["w".into()],
+            duration: Duration::from_millis(5),
+            flush: Flush {
+                series: vec![Serie {
+                    name: "s".into(),
+                    kind: SerieKind::Rate,
+                    value: f64::NAN,
+                    tags: vec![],
+                    hostname: "h".into(),
+                    timestamp: 1.0,
+                }],
+                ..Flush::default()
+            },
+        };
+        let lines: Vec<String> = report_lines(&Report::Run(&run)).iter().map(text).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"kind":"run_result","check":"c","instance":0,"check_id":"c:1","run":2,"status":"ok","errors":[],"warnings":["w"],"duration_ms":5.0}"#,
+                r#"{"kind":"series","check":"c","instance":0,"check_id":"c:1","run":2,"name":"s","type":"rate","value":null,"tags":[],"hostname":"h","timestamp":1.0}"#,
+            ]
+        );
+    }
 }

@@ -1,12 +1,12 @@
-//! Run configured checks and report every submission as a JSON line: the
-//! engine of `examples/run_check.rs` (and of the differential test).
+//! Run configured checks and report every submission as a JSON-lines
+//! record ([`CheckLine`]): the engine of `examples/run_check.rs` (and of the
+//! differential test).
 
 use super::aggregator::Aggregator;
 use super::check::{cancel_check, check_id, instantiate, load_check_class, run_check};
 use super::config::CheckConfig;
 use super::host::AgentHost;
-use super::json::Value;
-use super::output::{self, Origin};
+use super::output::{self, CheckLine, Origin};
 use pyhost::Python;
 
 /// Load check `name`, instantiate each configured instance, run each
@@ -20,7 +20,7 @@ pub fn run_configured<E>(
     name: &str,
     configs: &[CheckConfig],
     times: usize,
-    mut emit: impl FnMut(Value) -> Result<(), E>,
+    mut emit: impl FnMut(CheckLine<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     let class = load_check_class(py, name);
     let mut index = 0;
@@ -70,7 +70,7 @@ fn emit_submissions<E>(
     aggregator: &Aggregator,
     check_id: &str,
     origin: Origin<'_>,
-    emit: &mut impl FnMut(Value) -> Result<(), E>,
+    emit: &mut impl FnMut(CheckLine<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     for s in aggregator.take_submissions(check_id) {
         emit(output::submission(origin, &s))?;

@@ -1,10 +1,10 @@
 //! The agent's scheduler: every configured check instance run on a
 //! [`WorkerPool`] at its interval, with per-run timeouts, hot reload of
 //! changed check code or configuration, and each run's aggregated flush
-//! handed to the [`sinks`](super::sinks). The engine of `src/bin/pyhost.rs`
+//! handed to the [`sinks`]. The engine of `agent/src/bin/pyhost/`
 //! (usage and semantics in `docs/agent.md`).
 //!
-//! * **Loading** follows rtloader ([`runtime`](super::runtime)): find the
+//! * **Loading** follows rtloader ([`check`](super::check)): find the
 //!   class, instantiate one check object per instance. Loads run as pool
 //!   jobs under the check timeout, so a module that hangs at import is
 //!   reported and does not hang the host. A check that fails to load is
@@ -35,11 +35,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::aggregator::now_secs;
-use super::check::{cancel_check, check_id, instantiate, load_check_class, run_check, LoadError, RunOutcome};
+use super::check::{
+    cancel_check, check_id, error_list, instantiate, load_check_class, run_check, LoadError, RunOutcome,
+};
 use super::config::{check_config_files, discover_check_names, load_check_configs, CheckConfig};
 use super::host::AgentHost;
-use super::json::{self, Value};
-use super::sinks::{Report, RunReport, RunStatus, Sink};
+use super::sinks::{self, LoadFailure, Report, RunReport, RunStatus, Sink, Skipped};
+use super::value::Value;
 use pyhost::{JobError, JobHandle, JobOptions, Py, Python, WorkerPool};
 
 /// The Agent's default `min_collection_interval`.
@@ -156,17 +158,18 @@ fn interval_of(instance: &Value, init_config: &Value, default: Duration) -> Dura
 /// Remove a check's modules from `sys.modules` and invalidate the import
 /// caches, so the next import reads the files again.
 fn forget_modules(py: Python<'_>, name: &str) -> pyhost::Result<()> {
-    let mut quoted = String::new();
-    json::write_str(&mut quoted, name);
-    let source = format!(
+    // The name is passed as a variable, never pasted into the source.
+    let globals = py.new_globals()?;
+    globals.set_item("_n", name)?;
+    py.run(
         "import sys, importlib\n\
-         _n = {quoted}\n\
          for _k in [k for k in list(sys.modules) if k in (_n, 'datadog_checks.' + _n) \
          or k.startswith(_n + '.') or k.startswith('datadog_checks.' + _n + '.')]:\n    \
          del sys.modules[_k]\n\
-         importlib.invalidate_caches()\n"
-    );
-    py.run(&source, None, None)
+         importlib.invalidate_caches()\n",
+        Some(&globals),
+        None,
+    )
 }
 
 fn load_in_python(py: Python<'_>, name: &str, configs: &[CheckConfig], fresh: bool, default: Duration) -> Loaded {
@@ -216,11 +219,9 @@ fn emit(sinks: &mut [Box<dyn Sink>], report: &Report<'_>) {
     }
 }
 
+/// One error without a traceback.
 fn error_value(message: &str) -> Value {
-    let mut e = Value::object();
-    e.insert("message", message);
-    e.insert("traceback", "");
-    Value::Array(vec![e])
+    error_list(message, None)
 }
 
 /// Runs check instances on a worker pool; see the module docs.
@@ -404,20 +405,20 @@ impl Scheduler {
                         Err(e) => failed.push((index, e)),
                     }
                 }
-                let report = Report::Loaded {
+                let report = Report::Loaded(sinks::Loaded {
                     check: name,
                     module: &module,
                     instances: entry.instances.len(),
                     reload,
-                };
+                });
                 emit(&mut self.sinks, &report);
                 for (index, e) in &failed {
-                    let report = Report::LoadError {
+                    let report = Report::LoadError(LoadFailure {
                         check: name,
                         instance: Some(*index),
                         error: e,
                         reload,
-                    };
+                    });
                     emit(&mut self.sinks, &report);
                 }
             }
@@ -428,12 +429,12 @@ impl Scheduler {
     fn mark_broken(&mut self, name: &str, entry: &mut CheckEntry, err: LoadError, reload: bool, every: Duration) {
         emit(
             &mut self.sinks,
-            &Report::LoadError {
+            &Report::LoadError(LoadFailure {
                 check: name,
                 instance: None,
                 error: &err,
                 reload,
-            },
+            }),
         );
         entry.broken = Some((err, Instant::now() + every, every));
     }
@@ -447,12 +448,12 @@ impl Scheduler {
                     *next = now + *every;
                     emit(
                         &mut self.sinks,
-                        &Report::LoadError {
+                        &Report::LoadError(LoadFailure {
                             check: name,
                             instance: None,
                             error: err,
                             reload: false,
-                        },
+                        }),
                     );
                 }
             }
@@ -490,12 +491,12 @@ impl Scheduler {
                     } else {
                         "the previous run timed out and is still executing"
                     };
-                    let report = Report::Skipped {
+                    let report = Report::Skipped(Skipped {
                         check: &inst.check,
                         instance: inst.index,
                         check_id: &inst.id,
                         reason,
-                    };
+                    });
                     emit(&mut self.sinks, &report);
                     continue;
                 }
@@ -561,17 +562,12 @@ impl Scheduler {
             let duration = running.started.elapsed();
             let (status, errors, warnings) = match running.handle.wait() {
                 Ok(outcome) => {
-                    let errors = if outcome.result.is_empty() {
-                        Value::Array(Vec::new())
-                    } else {
-                        json::parse(&outcome.result).unwrap_or_else(|_| error_value(&outcome.result))
-                    };
                     let status = if outcome.is_ok() {
                         RunStatus::Ok
                     } else {
                         RunStatus::Error
                     };
-                    (status, errors, outcome.warnings)
+                    (status, outcome.errors, outcome.warnings)
                 }
                 Err(JobError::TimedOut) => {
                     self.cancel_object(object);

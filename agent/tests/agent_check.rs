@@ -6,7 +6,7 @@ use pyhost::Interpreter;
 use pyhost_agent::check::{self, check_id, instantiate, load_check_class, run_check};
 use pyhost_agent::config::HostConfig;
 use pyhost_agent::host::{self, AgentHost};
-use pyhost_agent::json::{self, Value};
+use pyhost_agent::value::Value;
 use pyhost_agent::{modules, pybase};
 
 const CUSTOM: &str = r#"
@@ -77,12 +77,19 @@ fn lifecycle() {
         assert_eq!(class.class.bind(py).name().unwrap(), "ZLeafCheck");
         assert_eq!(class.version.as_deref(), Some("0.4.2"));
 
-        let instance = json::parse(r#"{"port": 8080}"#).unwrap();
-        let init = json::parse(r#"{"fail": false}"#).unwrap();
+        let instance = serde_json::from_str::<Value>(r#"{"port": 8080}"#).unwrap();
+        let init = serde_json::from_str::<Value>(r#"{"fail": false}"#).unwrap();
         let id = check_id("leafy", &instance, &init);
         assert!(id.starts_with("leafy:") && id.len() == "leafy:".len() + 16, "{id}");
         assert_eq!(id, check_id("leafy", &instance, &init), "stable");
-        assert_ne!(id, check_id("leafy", &json::parse(r#"{"port": 8081}"#).unwrap(), &init));
+        assert_ne!(
+            id,
+            check_id(
+                "leafy",
+                &serde_json::from_str::<Value>(r#"{"port": 8081}"#).unwrap(),
+                &init
+            )
+        );
 
         let check = instantiate(py, &class, &init, &instance, &id).unwrap();
         assert_eq!(check.getattr("check_id").unwrap().extract::<String>().unwrap(), id);
@@ -106,13 +113,13 @@ fn lifecycle() {
         let failing = instantiate(
             py,
             &class,
-            &json::parse(r#"{"fail": true}"#).unwrap(),
+            &serde_json::from_str::<Value>(r#"{"fail": true}"#).unwrap(),
             &instance,
             "leafy:f",
         )
         .unwrap();
         let out = run_check(&failing);
-        let errors = json::parse(&out.result).unwrap();
+        let errors = serde_json::from_str::<Value>(&out.result).unwrap();
         let first = &errors.as_array().unwrap()[0];
         assert_eq!(first.get("message").and_then(Value::as_str), Some("configured to fail"));
         assert!(first

@@ -15,7 +15,7 @@ use std::process::Command;
 use pyhost::Interpreter;
 use pyhost_agent::config::{load_check_configs, HostConfig};
 use pyhost_agent::host::{self, AgentHost};
-use pyhost_agent::json::{self, Value};
+use pyhost_agent::value::Value;
 use pyhost_agent::{modules, pybase, runner};
 
 const CHECKS: &[&str] = &["diff_metrics", "diff_events", "diff_config"];
@@ -48,18 +48,18 @@ fn canonical(lines: Vec<Value>) -> Vec<String> {
         if line.get("kind").and_then(Value::as_str) == Some("metadata") {
             let key = format!(
                 "{}/{}/{}/{}",
-                line.get("check").unwrap().to_json(),
-                line.get("instance").unwrap().to_json(),
-                line.get("run").unwrap().to_json(),
-                line.get("name").unwrap().to_json()
+                line.get("check").unwrap(),
+                line.get("instance").unwrap(),
+                line.get("run").unwrap(),
+                line.get("name").unwrap()
             );
             metadata.retain(|(k, _)| *k != key);
             metadata.push((key, line));
             continue;
         }
-        out.push(line.to_json());
+        out.push(line.to_string());
     }
-    out.extend(metadata.into_iter().map(|(_, v)| v.to_json()));
+    out.extend(metadata.into_iter().map(|(_, v)| v.to_string()));
     out.sort();
     out
 }
@@ -82,7 +82,7 @@ fn stub_lines(venv: &Path, conf: &Path, checks: &Path) -> Vec<Value> {
         .unwrap()
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(|l| json::parse(l).unwrap_or_else(|e| panic!("stub line {l:?}: {e}")))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("stub line {l:?}: {e}")))
         .collect()
 }
 
@@ -121,7 +121,8 @@ fn host_and_stub_aggregator_see_identical_submissions() {
         for name in CHECKS {
             let configs = load_check_configs(&conf, name).unwrap();
             runner::run_configured(py, &host, name, &configs, TIMES, |line| {
-                ours.push(line);
+                // The line as run_check writes it, read back.
+                ours.push(serde_json::from_str(&serde_json::to_string(&line).unwrap()).unwrap());
                 Ok::<(), ()>(())
             })
             .unwrap();

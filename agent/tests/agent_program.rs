@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pyhost_agent::json::{self, Value};
+use pyhost_agent::value::Value;
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join("agent")
@@ -50,7 +50,7 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Output {
 fn json_lines(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .map(|l| json::parse(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
         .collect()
 }
 
@@ -98,7 +98,7 @@ fn once_json_on_the_example_checks() {
             .collect();
         assert_eq!(runs.len(), instances, "{check}: one run result per instance");
         for r in &runs {
-            assert_eq!(s(r, "status"), "ok", "{check}: {}", r.to_json());
+            assert_eq!(s(r, "status"), "ok", "{check}: {}", r);
             assert_eq!(r.get("run").and_then(Value::as_i64), Some(1));
         }
         assert!(
@@ -236,7 +236,7 @@ fn hot_reload_of_a_changed_check() {
             let line = rx
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no {what} within 5 s; saw:\n{}", seen.join("\n")));
-            let v = json::parse(&line).unwrap();
+            let v = serde_json::from_str::<Value>(&line).unwrap();
             seen.push(line);
             if pred(&v) {
                 return;

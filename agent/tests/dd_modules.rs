@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use pyhost::{Dict, Interpreter};
 use pyhost_agent::aggregator::{Event, EventPlatformEvent, HistogramBucket, MetricType, ServiceCheck, Submission};
-use pyhost_agent::config::HostConfig;
+use pyhost_agent::config::{parse_yaml, HostConfig};
 use pyhost_agent::host::{self, AgentHost, LogRecord};
-use pyhost_agent::json::Value;
 use pyhost_agent::modules::{self, datadog_agent};
+use pyhost_agent::value::Value;
 
 /// Set in the child process of `no_host_behaves_as_unset_callbacks`.
 const NO_HOST_ENV: &str = "PYHOST_DD_TEST_NO_HOST";
@@ -41,6 +41,10 @@ fn recording_host() -> AgentHost {
     payload.insert("time", 123456i64);
     config.set("foo", payload);
     config.set("tags", Value::Array(vec!["env:test".into(), "role:db".into()]));
+    // YAML's non-finite floats, which JSON cannot spell.
+    config
+        .merge(parse_yaml("special_floats: {nan: .nan, inf: .inf, ninf: -.inf}").expect("YAML"))
+        .expect("a mapping");
     let mut h = AgentHost::new(config).expect("host");
     h.version = "1.2.3".into();
     h.cluster_name = Some("the-cluster".into());
@@ -568,6 +572,11 @@ fn datadog_agent_get_config() {
     );
     assert_eq!(run("out = repr(datadog_agent.get_config('no_such_key'))"), "None");
     assert_eq!(run("out = datadog_agent.get_config('tags')"), "['env:test', 'role:db']");
+    // NaN and infinities reach Python as floats, as Python's json.loads makes them.
+    assert_eq!(
+        run("import math\nv = datadog_agent.get_config('special_floats')\nout = (math.isnan(v['nan']), v['inf'], v['ninf'])"),
+        "(True, inf, -inf)"
+    );
     assert_eq!(
         run("datadog_agent.get_config(1)"),
         "TypeError: argument 1 must be str, not int"
@@ -750,7 +759,7 @@ fn datadog_agent_obfuscate_sql() {
     let out = run(
         "out = datadog_agent.obfuscate_sql(query='select * from t where a = 1', options='{\"table_names\": true, \"return_json_metadata\": true}')",
     );
-    let v = pyhost_agent::json::parse(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let v = serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(
         v.get("query").and_then(Value::as_str),
         Some("select * from t where a = ?")
@@ -790,7 +799,7 @@ fn datadog_agent_obfuscate_sql() {
 #[test]
 fn datadog_agent_batch_obfuscate_sql() {
     let out = run("out = datadog_agent.batch_obfuscate_sql(['select 1', 'select * from t where a = \\'x\\''])");
-    let v = pyhost_agent::json::parse(&out).unwrap();
+    let v = serde_json::from_str::<Value>(&out).unwrap();
     let queries: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -842,6 +851,17 @@ datadog_agent.emit_agent_telemetry('tel_check', 'metric.a', 3.5, 'counter', igno
         .collect();
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].id, "issue-1");
+    // Python's json.dumps writes NaN and Infinity; Python's json.loads reads them.
+    assert_eq!(
+        run(r#"datadog_agent.report_issue('issue_check', '{"id": "issue-nan", "value": NaN, "limit": -Infinity}')"#),
+        ""
+    );
+    let nan = datadog_agent::reported_issues()
+        .into_iter()
+        .find(|i| i.id == "issue-nan")
+        .expect("recorded with its id");
+    assert!(nan.report_json.contains("NaN"), "kept as sent: {}", nan.report_json);
+    assert_eq!(run("datadog_agent.resolve_issue('issue-nan')"), "");
     assert_eq!(run("datadog_agent.resolve_issue('issue-1')"), "");
     assert!(!datadog_agent::reported_issues().iter().any(|i| i.id == "issue-1"));
     assert_eq!(run("datadog_agent.resolve_issue('never-reported')"), "");

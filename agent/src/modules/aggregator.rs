@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use super::pyarg::{self, TagSeq};
 use super::varargs;
 use crate::aggregator::{Event, HistogramBucket, MetricType};
-use crate::json::Value;
+use crate::value::Value;
 use pyhost::module::Args;
 use pyhost::{Bound, Dict, Error, FromPython, Python, Result};
 

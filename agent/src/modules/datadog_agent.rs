@@ -4,7 +4,7 @@
 //! | function | rtloader format | host service | without it |
 //! |---|---|---|---|
 //! | `get_clustername()` | NOARGS | `cluster_name` | `None` |
-//! | `get_config(key)` | `"s"` | `config` (JSON payload, decoded) | `None` |
+//! | `get_config(key)` | `"s"` | `config` (the value as Python objects) | `None` |
 //! | `get_hostname()` | NOARGS | `config` `hostname` | `None` |
 //! | `get_host_tags()` | NOARGS | `config` `tags`, as `{"system": [...]}` JSON | `None` |
 //! | `tracemalloc_enabled(*args)` | VARARGS, ignored | `tracemalloc_enabled` | `False` |
@@ -37,10 +37,11 @@ use std::sync::Mutex;
 use super::pyarg::{self, KwArgs, KwSpec};
 use super::varargs;
 use crate::host::{host, AgentHost, LogRecord};
-use crate::json::{self, Value};
 use crate::obfuscate;
+use crate::value::{json_loads, Value};
 use pyhost::module::Args;
 use pyhost::{Bound, Dict, Error, Python, Result, ToPython};
+use serde::Serialize;
 
 pyhost::host_function!(
     /// `datadog_agent.get_clustername()`: rtloader's `get_clustername`.
@@ -172,19 +173,20 @@ fn get_clustername<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'
     str_or_none(py, host().and_then(|h| h.cluster_name.as_deref()))
 }
 
-/// The configuration value's JSON payload (`HostConfig::get_json`), decoded
-/// as rtloader's `from_json` does; unset or undecodable is `None`.
+/// The configuration value as Python objects (what rtloader's `from_json`
+/// makes of the Agent's JSON payload, NaN and infinities included); unset
+/// is `None`.
 fn get_config<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
     let Some((host, a)) = varargs(args, 1, 1, Some)? else {
         return Ok(py.None());
     };
     let key = pyarg::s(&a[0], 1)?;
-    // Copy the payload out before building Python objects: no lock is held
+    // Copy the value out before building Python objects: no lock is held
     // while Python runs.
-    let payload = host.config.read().get_json(key);
-    match payload.as_deref().map(json::parse) {
-        Some(Ok(value)) => value.to_python(py),
-        _ => Ok(py.None()),
+    let value = host.config.read().get(key).cloned();
+    match value {
+        Some(value) => value.to_python(py),
+        None => Ok(py.None()),
     }
 }
 
@@ -199,18 +201,17 @@ fn get_hostname<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>
 /// The Agent's host tags payload (`hosttags.Get`, JSON-encoded): the
 /// configured `tags` as `{"system": [...]}`.
 pub fn host_tags_json(host: &AgentHost) -> String {
-    let tags: Vec<Value> = match host.config.read().get("tags") {
-        Some(Value::Array(items)) => items.iter().filter(|v| v.as_str().is_some()).cloned().collect(),
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|t| Value::from(t.trim()))
-            .filter(|t| t.as_str() != Some(""))
-            .collect(),
+    #[derive(Serialize)]
+    struct HostTags<'a> {
+        system: Vec<&'a str>,
+    }
+    let config = host.config.read();
+    let system = match config.get("tags") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => s.split(',').map(str::trim).filter(|t| !t.is_empty()).collect(),
         _ => Vec::new(),
     };
-    let mut v = Value::object();
-    v.insert("system", Value::Array(tags));
-    v.to_json()
+    serde_json::to_string(&HostTags { system }).expect("a list of strings serializes")
 }
 
 fn get_host_tags<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>> {
@@ -421,19 +422,21 @@ static BATCH_OBFUSCATE_SQL: KwSpec = KwSpec {
 /// Agent's format was not in the sources read; this is pyhost's.) Invalid
 /// options fail the whole batch.
 pub fn batch_obfuscate_json(queries: &[&str], options_json: &str) -> std::result::Result<String, String> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Outcome {
+        Obfuscated(obfuscate::ObfuscatedQuery),
+        Failed { error: String },
+    }
     let opts = obfuscate::SqlOptions::from_json(options_json)?;
-    let results = queries
+    let results: Vec<Outcome> = queries
         .iter()
         .map(|q| match obfuscate::obfuscate_sql_with_options(q, &opts) {
-            Ok(oq) => json::parse(&oq.to_json()).unwrap_or(Value::Null),
-            Err(e) => {
-                let mut v = Value::object();
-                v.insert("error", e);
-                v
-            }
+            Ok(oq) => Outcome::Obfuscated(oq),
+            Err(error) => Outcome::Failed { error },
         })
         .collect();
-    Ok(Value::Array(results).to_json())
+    Ok(serde_json::to_string(&results).expect("strings and numbers serialize"))
 }
 
 /// `"O|s"` with keywords `queries`, `options`: `TypeError("queries must be
@@ -567,10 +570,7 @@ fn report_issue<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>
     };
     let check_name = pyarg::s(&a[0], 1)?;
     let report_json = pyarg::s(&a[1], 2)?;
-    let id = json::parse(report_json)
-        .ok()
-        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default();
+    let id = issue_id(py, report_json).unwrap_or_default();
     let issue = ReportedIssue {
         check_name: check_name.to_owned(),
         id: id.clone(),
@@ -582,6 +582,18 @@ fn report_issue<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>
         .get_or_insert_with(HashMap::new)
         .insert(id, issue);
     Ok(py.None())
+}
+
+/// The report's `"id"`, decoded by Python's `json.loads` as the check's
+/// `json.dumps` wrote it (so `NaN` elsewhere in it is fine). Undecodable
+/// JSON, or no string `id`, is `None`; the decoding error is dropped.
+fn issue_id(py: Python<'_>, report_json: &str) -> Option<String> {
+    let report = json_loads(py, report_json).ok()?;
+    let id = report.downcast_dict().ok()?.get_item("id").ok()??;
+    if !id.is_str() {
+        return None;
+    }
+    id.to_str().ok().map(str::to_owned)
 }
 
 /// `"s"`: forget the issue (an unknown id is not an error).
@@ -603,7 +615,7 @@ mod tests {
     #[test]
     fn batch_obfuscation_reports_each_query() {
         let out = batch_obfuscate_json(&["select * from t where id = 1", "select 'unterminated"], "").unwrap();
-        let v = json::parse(&out).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
         let items = v.as_array().unwrap();
         assert_eq!(
             items[0].get("query").and_then(Value::as_str),

@@ -8,7 +8,7 @@
 
 use super::pyarg;
 use crate::host::host;
-use crate::json::Value;
+use crate::value::Value;
 use pyhost::module::Args;
 use pyhost::Python;
 use pyhost::Result;

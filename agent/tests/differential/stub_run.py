@@ -12,6 +12,7 @@ Instances are built the way run_check builds them: the YAML document's
 """
 
 import json
+import math
 import os
 import sys
 
@@ -32,10 +33,21 @@ def find_class(module):
     raise RuntimeError("cannot find a subclass")
 
 
+def standard(v):
+    # run_check writes standard JSON: NaN and infinities are null.
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: standard(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [standard(x) for x in v]
+    return v
+
+
 def line(check, instance, run, kind, **fields):
     out = {"check": check, "instance": instance, "run": run, "kind": kind}
     out.update(fields)
-    print(json.dumps(out))
+    print(json.dumps(standard(out), allow_nan=False))
 
 
 def dump(check, instance, run, rev):

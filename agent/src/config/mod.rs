@@ -1,0 +1,543 @@
+//! Configuration: checks' `conf.d` files and the host's own settings.
+//!
+//! **Check configuration** follows the Datadog Agent's layout. For a check
+//! `NAME` under a configuration directory:
+//!
+//! * every `*.yaml` / `*.yml` file in `NAME.d/`, except `auto_conf.yaml`
+//!   (Autodiscovery templates) and `metrics.yaml` (JMX metric
+//!   definitions); `*.yaml.default` files are used only when the directory
+//!   has no other configuration file;
+//! * `NAME.yaml` / `NAME.yml` directly in the directory.
+//!
+//! Each file holds `init_config` (any value; `null` when absent, which the
+//! loader turns into `{}` as rtloader's `get_check` does) and `instances`,
+//! a non-empty list of mappings.
+//!
+//! **YAML values match PyYAML's `safe_load`**, which is what
+//! `datadog-checks-base`'s `load_config` uses, so a check sees the same
+//! instance whichever base class it uses: YAML 1.1 plain scalars resolve
+//! `yes/no/on/off` to booleans, `0755` to octal, `1_000` to an int, `1.5`
+//! (but not `1e3`, which needs a dot and a signed exponent) to a float,
+//! `~`/`null`/empty to `None`; `<<` merge keys, anchors and aliases work;
+//! a repeated key keeps the last value. Differences, because values are
+//! [`Value`]s (what JSON holds, plus NaN and infinities): timestamps stay
+//! strings (PyYAML makes `datetime`s), non-string keys become their text as
+//! `json.dumps` writes it (`1` -> `"1"`), ints beyond 64 bits become floats,
+//! and tags other than the standard `!!str/int/float/bool/null/map/seq` are
+//! rejected (PyYAML's SafeLoader rejects them too).
+//!
+//! **The host configuration** ([`HostConfig`]) is a key -> [`Value`] map
+//! served to `datadog_agent.get_config(key)` (converted straight to Python
+//! objects), with the Agent's defaults for the keys `datadog-checks-base`
+//! reads.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::value::Value;
+
+mod yaml;
+
+/// One configuration file of a check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckConfig {
+    /// The check's name (`NAME` of `NAME.d/`).
+    pub name: String,
+    /// The file it came from.
+    pub source: PathBuf,
+    /// `init_config`; `Null` when absent or empty.
+    pub init_config: Value,
+    /// `instances`: each a mapping ([`Value::Object`]).
+    pub instances: Vec<Value>,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// Reading the file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        error: io::Error,
+    },
+    /// The file is not valid YAML (or uses something we do not support).
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// Valid YAML, but not a check configuration.
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            ConfigError::Yaml {
+                path,
+                message,
+                line,
+                column,
+            } => {
+                write!(f, "{}:{line}:{column}: invalid YAML: {message}", path.display())
+            }
+            ConfigError::Invalid { path, message } => write!(f, "{}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Io { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+fn is_yaml(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+/// The files holding `name`'s configuration under `conf_dir`, by the
+/// Agent's rules (see the module docs), sorted by path. Missing
+/// directories simply contribute nothing.
+pub fn check_config_files(conf_dir: &Path, name: &str) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let d = conf_dir.join(format!("{name}.d"));
+    if d.is_dir() {
+        let mut regular = Vec::new();
+        let mut defaults = Vec::new();
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let fname = entry.file_name().to_string_lossy().into_owned();
+            if !entry.path().is_file() {
+                continue;
+            }
+            if is_yaml(&fname) && fname != "auto_conf.yaml" && fname != "metrics.yaml" {
+                regular.push(entry.path());
+            } else if fname.ends_with(".yaml.default") || fname.ends_with(".yml.default") {
+                defaults.push(entry.path());
+            }
+        }
+        files.extend(if regular.is_empty() { defaults } else { regular });
+    }
+    for ext in ["yaml", "yml"] {
+        let f = conf_dir.join(format!("{name}.{ext}"));
+        if f.is_file() {
+            files.push(f);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The names of all checks configured under `conf_dir`, sorted.
+pub fn discover_check_names(conf_dir: &Path) -> io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(conf_dir)? {
+        let entry = entry?;
+        let fname = entry.file_name().to_string_lossy().into_owned();
+        let name = if let Some(n) = fname.strip_suffix(".d") {
+            if !entry.path().is_dir() {
+                continue;
+            }
+            n.to_owned()
+        } else if let Some(n) = fname.strip_suffix(".yaml").or_else(|| fname.strip_suffix(".yml")) {
+            n.to_owned()
+        } else {
+            continue;
+        };
+        if !name.is_empty() && !check_config_files(conf_dir, &name)?.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Validate a parsed document as a check configuration.
+pub fn check_config_from_value(name: &str, doc: Value, source: &Path) -> Result<CheckConfig, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: source.to_owned(),
+        message,
+    };
+    let pairs = match doc {
+        Value::Object(p) => p,
+        Value::Null => {
+            return Err(invalid(
+                "the file is empty: expected `init_config` and `instances`".into(),
+            ))
+        }
+        other => {
+            return Err(invalid(format!(
+                "expected a mapping with `init_config` and `instances`, got {}",
+                kind(&other)
+            )))
+        }
+    };
+    let mut init_config = Value::Null;
+    let mut instances = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "init_config" => init_config = v,
+            "instances" => instances = Some(v),
+            _ => {}
+        }
+    }
+    let instances = match instances {
+        None | Some(Value::Null) => return Err(invalid("no `instances`: a check needs at least one instance".into())),
+        Some(Value::Array(a)) if a.is_empty() => return Err(invalid("`instances` is empty".into())),
+        Some(Value::Array(a)) => a,
+        Some(other) => return Err(invalid(format!("`instances` must be a list, got {}", kind(&other)))),
+    };
+    for (i, inst) in instances.iter().enumerate() {
+        if !matches!(inst, Value::Object(_)) {
+            return Err(invalid(format!(
+                "instance #{} must be a mapping, got {}",
+                i + 1,
+                kind(inst)
+            )));
+        }
+    }
+    Ok(CheckConfig {
+        name: name.to_owned(),
+        source: source.to_owned(),
+        init_config,
+        instances,
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Int(_) | Value::Float(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Parse one configuration file's text.
+pub fn parse_check_config(name: &str, text: &str, source: &Path) -> Result<CheckConfig, ConfigError> {
+    let doc = yaml::parse(text).map_err(|e| e.at(source))?;
+    check_config_from_value(name, doc, source)
+}
+
+/// Load every configuration file of `name` under `conf_dir`. No file is an
+/// `Invalid` error naming the places looked at.
+pub fn load_check_configs(conf_dir: &Path, name: &str) -> Result<Vec<CheckConfig>, ConfigError> {
+    let files = check_config_files(conf_dir, name).map_err(|error| ConfigError::Io {
+        path: conf_dir.to_owned(),
+        error,
+    })?;
+    if files.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: conf_dir.to_owned(),
+            message: format!("no configuration for check {name:?} (looked for {name}.d/*.yaml and {name}.yaml)"),
+        });
+    }
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).map_err(|error| ConfigError::Io { path: f.clone(), error })?;
+            parse_check_config(name, &text, f)
+        })
+        .collect()
+}
+
+/// Parse a YAML document into a [`Value`] with PyYAML `safe_load`'s
+/// resolution (see the module docs).
+pub fn parse_yaml(text: &str) -> Result<Value, ConfigError> {
+    yaml::parse(text).map_err(|e| e.at(Path::new("<string>")))
+}
+
+// ---- the host configuration ---------------------------------------------------
+
+/// The host's own configuration, served to `datadog_agent.get_config`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostConfig {
+    values: Value,
+}
+
+impl HostConfig {
+    /// An empty configuration (every key unset).
+    pub fn new() -> HostConfig {
+        HostConfig {
+            values: Value::object(),
+        }
+    }
+
+    /// The Agent's defaults for what checks read, with this host name and
+    /// data directory (`run_path`, where the persistent cache lives).
+    pub fn with_defaults(hostname: &str, data_dir: &Path) -> HostConfig {
+        let mut c = HostConfig::new();
+        let strs = |v: &[&str]| Value::Array(v.iter().map(|s| Value::from(*s)).collect());
+        c.set("hostname", hostname);
+        c.set("log_level", "info");
+        c.set("run_path", data_dir.to_string_lossy().as_ref());
+        c.set("enable_metadata_collection", true);
+        c.set("logs_enabled", false);
+        c.set("integration_tracing", false);
+        c.set("integration_tracing_futures", false);
+        c.set("integration_profiling", false);
+        c.set("histogram_aggregates", strs(&["max", "median", "avg", "count"]));
+        c.set("histogram_percentiles", strs(&["0.95"]));
+        c.set("check_runners", 4i64);
+        c.set("min_collection_interval", 15i64);
+        c
+    }
+
+    /// The value at `key`. A dotted key (`"proxy.http"`) also looks into
+    /// nested mappings, as the Agent's configuration does.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        if let Some(v) = self.values.get(key) {
+            return Some(v);
+        }
+        let mut cur = &self.values;
+        for part in key.split('.') {
+            cur = cur.get(part)?;
+        }
+        Some(cur)
+    }
+
+    /// Set `key` (top level).
+    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
+        self.values.insert(key, value);
+    }
+
+    /// Overlay a mapping's keys (e.g. a parsed `datadog.yaml`); a non-mapping
+    /// is an error naming what it was.
+    pub fn merge(&mut self, other: Value) -> Result<(), String> {
+        match other {
+            Value::Object(pairs) => {
+                for (k, v) in pairs {
+                    self.values.insert(k, v);
+                }
+                Ok(())
+            }
+            Value::Null => Ok(()),
+            v => Err(format!("the host configuration must be a mapping, got {}", kind(&v))),
+        }
+    }
+
+    /// Overlay a YAML file (`datadog.yaml`-style).
+    pub fn merge_yaml_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
+            path: path.to_owned(),
+            error,
+        })?;
+        let doc = yaml::parse(&text).map_err(|e| e.at(path))?;
+        self.merge(doc).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// `hostname`, if set to a string.
+    pub fn hostname(&self) -> Option<&str> {
+        self.get("hostname").and_then(Value::as_str)
+    }
+
+    /// All settings, as a mapping.
+    pub fn as_value(&self) -> &Value {
+        &self.values
+    }
+}
+
+/// This machine's host name (`gethostname`), or `"localhost"`.
+pub fn system_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for writes of its length; gethostname writes at
+    // most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc == 0 {
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        if n > 0 {
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    }
+    "localhost".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = crate::test_util::temp_path(&format!("config-{tag}"));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn write(p: &Path, text: &str) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn finds_files_by_the_agent_rules() {
+        let d = tempdir("files");
+        write(&d.join("redis.d/conf.yaml"), "");
+        write(&d.join("redis.d/second.yml"), "");
+        write(&d.join("redis.d/auto_conf.yaml"), "");
+        write(&d.join("redis.d/conf.yaml.default"), "");
+        write(&d.join("redis.d/notes.txt"), "");
+        write(&d.join("redis.yaml"), "");
+        write(&d.join("nginx.d/conf.yaml.default"), "");
+        write(&d.join("jmx.d/metrics.yaml"), "");
+        write(&d.join("flat.yaml"), "");
+        let names: Vec<PathBuf> = check_config_files(&d, "redis").unwrap();
+        assert_eq!(
+            names,
+            vec![
+                d.join("redis.d/conf.yaml"),
+                d.join("redis.d/second.yml"),
+                d.join("redis.yaml")
+            ]
+        );
+        assert_eq!(
+            check_config_files(&d, "nginx").unwrap(),
+            vec![d.join("nginx.d/conf.yaml.default")]
+        );
+        assert!(check_config_files(&d, "jmx").unwrap().is_empty());
+        assert!(check_config_files(&d, "absent").unwrap().is_empty());
+        assert_eq!(discover_check_names(&d).unwrap(), ["flat", "nginx", "redis"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn validates_structure() {
+        let p = Path::new("x.yaml");
+        let obj =
+            |pairs: Vec<(&str, Value)>| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let ok = check_config_from_value(
+            "c",
+            obj(vec![
+                ("init_config", Value::Null),
+                ("instances", Value::Array(vec![Value::object()])),
+            ]),
+            p,
+        )
+        .unwrap();
+        assert_eq!(ok.instances.len(), 1);
+        assert_eq!(ok.init_config, Value::Null);
+        for (doc, msg) in [
+            (Value::Null, "empty"),
+            (Value::Array(vec![]), "expected a mapping"),
+            (obj(vec![("init_config", Value::object())]), "no `instances`"),
+            (obj(vec![("instances", Value::Array(vec![]))]), "is empty"),
+            (obj(vec![("instances", Value::object())]), "must be a list"),
+            (
+                obj(vec![("instances", Value::Array(vec![Value::object(), Value::Int(3)]))]),
+                "instance #2 must be a mapping",
+            ),
+        ] {
+            let e = check_config_from_value("c", doc, p).unwrap_err().to_string();
+            assert!(e.contains(msg) && e.starts_with("x.yaml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn host_config_defaults_and_dotted_keys() {
+        let mut c = HostConfig::with_defaults("myhost", Path::new("/var/lib/pyhost"));
+        assert_eq!(c.hostname(), Some("myhost"));
+        assert_eq!(json_at(&c, "log_level").as_deref(), Some("\"info\""));
+        assert_eq!(json_at(&c, "enable_metadata_collection").as_deref(), Some("true"));
+        assert_eq!(json_at(&c, "run_path").as_deref(), Some("\"/var/lib/pyhost\""));
+        assert_eq!(json_at(&c, "nope"), None);
+        let mut proxy = Value::object();
+        proxy.insert("http", "http://p:3128");
+        c.set("proxy", proxy);
+        assert_eq!(c.get("proxy.http").and_then(Value::as_str), Some("http://p:3128"));
+        assert_eq!(json_at(&c, "proxy").as_deref(), Some("{\"http\":\"http://p:3128\"}"));
+        let mut over = Value::object();
+        over.insert("log_level", "debug");
+        c.merge(over).unwrap();
+        assert_eq!(c.get("log_level").and_then(Value::as_str), Some("debug"));
+        assert!(c.merge(Value::Int(1)).is_err());
+    }
+
+    /// What `get_config(key)` serves, as JSON text.
+    fn json_at(c: &HostConfig, key: &str) -> Option<String> {
+        c.get(key).map(Value::to_string)
+    }
+
+    #[test]
+    fn system_hostname_is_not_empty() {
+        let h = system_hostname();
+        assert!(!h.is_empty() && !h.contains('\0'));
+    }
+
+    #[test]
+    fn loads_a_datadog_style_check_config() {
+        let d = tempdir("load");
+        write(
+            &d.join("redisdb.d/conf.yaml"),
+            "init_config:\n  service: cache\n\ninstances:\n  - host: localhost\n    port: 6379\n    tags:\n      - env:prod\n      - team:core\n    keys: ['a', \"b\"]\n    ssl: no\n    timeout: 2.5\n  - host: other\n    password: 'p@ss:word'\n",
+        );
+        write(&d.join("redisdb.yaml"), "instances: [{host: flat}]\n");
+        let cfgs = load_check_configs(&d, "redisdb").unwrap();
+        assert_eq!(cfgs.len(), 2);
+        let c = &cfgs[0];
+        assert_eq!(c.name, "redisdb");
+        assert_eq!(c.init_config.get("service").and_then(Value::as_str), Some("cache"));
+        assert_eq!(c.instances.len(), 2);
+        let i0 = &c.instances[0];
+        assert_eq!(i0.get("port"), Some(&Value::Int(6379)));
+        assert_eq!(i0.get("ssl"), Some(&Value::Bool(false)));
+        assert_eq!(i0.get("timeout"), Some(&Value::Float(2.5)));
+        assert_eq!(i0.get("tags").unwrap().as_array().unwrap().len(), 2);
+        assert_eq!(
+            i0.to_string(),
+            r#"{"host":"localhost","port":6379,"tags":["env:prod","team:core"],"keys":["a","b"],"ssl":false,"timeout":2.5}"#
+        );
+        assert_eq!(
+            c.instances[1].get("password").and_then(Value::as_str),
+            Some("p@ss:word")
+        );
+        assert_eq!(cfgs[1].instances[0].get("host").and_then(Value::as_str), Some("flat"));
+
+        write(&d.join("broken.d/conf.yaml"), "instances:\n  - a: [1, 2\n");
+        let e = load_check_configs(&d, "broken").unwrap_err().to_string();
+        assert!(e.contains("broken.d/conf.yaml") && e.contains("invalid YAML"), "{e}");
+        let e = load_check_configs(&d, "missing").unwrap_err().to_string();
+        assert!(e.contains("no configuration for check \"missing\""), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn host_config_from_yaml() {
+        let d = tempdir("host");
+        write(
+            &d.join("datadog.yaml"),
+            "hostname: from-file\nproxy:\n  https: http://p\nlog_level: debug\n",
+        );
+        let mut c = HostConfig::with_defaults("h", &d);
+        c.merge_yaml_file(&d.join("datadog.yaml")).unwrap();
+        assert_eq!(c.hostname(), Some("from-file"));
+        assert_eq!(c.get("proxy.https").and_then(Value::as_str), Some("http://p"));
+        assert_eq!(json_at(&c, "check_runners").as_deref(), Some("4"));
+        write(&d.join("list.yaml"), "- a\n");
+        assert!(c
+            .merge_yaml_file(&d.join("list.yaml"))
+            .unwrap_err()
+            .to_string()
+            .contains("must be a mapping"));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,174 @@
+//! Where the agent program's results go: what the
+//! [`scheduler`](super::scheduler) reports (loads, reloads, run results and
+//! each run's aggregated [`Flush`]) handed to one or more [`Sink`]s, one
+//! file each:
+//!
+//! * [`TableSink`]: a readable table per flush (check, metric, type, value, tags);
+//! * [`JsonSink`]: one JSON object per line for every report, series,
+//!   service check, event and bucket (schema in `docs/agent.md`, records in
+//!   [`output`](super::output));
+//! * [`StderrSink`]: lifecycle and failures as log lines on standard error;
+//! * [`DogStatsdSink`]: the flushed series, service checks and events as
+//!   DogStatsD lines over UDP, batched into datagrams of at most
+//!   [`MAX_DATAGRAM`] bytes.
+//!
+//! This file holds what they share: the [`Report`]s and the [`Sink`] trait.
+
+mod dogstatsd;
+mod json;
+mod stderr;
+mod table;
+
+use std::io;
+use std::time::Duration;
+
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
+
+use super::aggregator::Flush;
+use super::check::LoadError;
+use super::value::Value;
+
+pub use dogstatsd::{
+    batch_lines, dogstatsd_lines, format_event, format_serie, format_service_check, DogStatsdSink, MAX_DATAGRAM,
+};
+pub use json::JsonSink;
+pub use stderr::StderrSink;
+pub use table::{table_rows, TableSink};
+
+/// How a run ended. Serialized as [`as_str`](RunStatus::as_str).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// `run()` returned `""`.
+    Ok,
+    /// `run()` returned errors, or the job failed (exception, panic).
+    Error,
+    /// The run passed `--check-timeout`; the check's `cancel()` was called.
+    #[serde(rename = "timeout")]
+    TimedOut,
+    /// The job was cancelled (shutdown).
+    Cancelled,
+}
+
+impl RunStatus {
+    /// `"ok"`, `"error"`, `"timeout"` or `"cancelled"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Error => "error",
+            RunStatus::TimedOut => "timeout",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One finished run of one instance, with the aggregator's flush for its
+/// check id. Serialized without the flush, in field order (the agent's
+/// `run_result` line).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The check's name.
+    pub check: String,
+    /// The instance's index in the check's configuration.
+    pub instance: usize,
+    /// The instance's check id.
+    pub check_id: String,
+    /// The run number of this instance (from 1; restarts at a reload).
+    pub run: u64,
+    /// How it ended.
+    pub status: RunStatus,
+    /// The errors: `[{message, traceback}]` (empty when `status` is `Ok`).
+    pub errors: Value,
+    /// The warnings the run raised.
+    pub warnings: Vec<String>,
+    /// Wall time from start to report.
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    pub duration: Duration,
+    /// What the aggregator flushed for the check id after the run.
+    #[serde(skip)]
+    pub flush: Flush,
+}
+
+fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// Something the scheduler reports.
+#[derive(Debug, Clone, Copy)]
+pub enum Report<'a> {
+    /// A check's class was found and its instances created.
+    Loaded(Loaded<'a>),
+    /// A check, or one of its instances, could not be loaded.
+    LoadError(LoadFailure<'a>),
+    /// A check's configuration is gone: its instances were stopped.
+    Unloaded {
+        /// The check's name.
+        check: &'a str,
+    },
+    /// A tick was skipped because the previous run of the instance was still going.
+    Skipped(Skipped<'a>),
+    /// A run finished (or timed out).
+    Run(&'a RunReport),
+}
+
+/// A check loaded (or reloaded). Serialized as the agent's
+/// `loaded`/`reload` line: `check`, `ok` (true), `module`, `instances`.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded<'a> {
+    /// The check's name.
+    pub check: &'a str,
+    /// The module the class came from.
+    pub module: &'a str,
+    /// Instances scheduled.
+    pub instances: usize,
+    /// True if this load replaced earlier code or configuration.
+    pub reload: bool,
+}
+
+impl Serialize for Loaded<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut line = s.serialize_struct("Loaded", 4)?;
+        line.serialize_field("check", self.check)?;
+        line.serialize_field("ok", &true)?;
+        line.serialize_field("module", self.module)?;
+        line.serialize_field("instances", &self.instances)?;
+        line.end()
+    }
+}
+
+/// A check, or one of its instances, that could not be loaded. Serialized
+/// (the agent's `load_error` line) without `reload`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LoadFailure<'a> {
+    /// The check's name.
+    pub check: &'a str,
+    /// The instance, when only that instance failed.
+    pub instance: Option<usize>,
+    /// What failed.
+    #[serde(flatten)]
+    pub error: &'a LoadError,
+    /// True if this happened while reloading.
+    #[serde(skip)]
+    pub reload: bool,
+}
+
+/// A skipped tick. Serialized (the agent's `skipped` line).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Skipped<'a> {
+    /// The check's name.
+    pub check: &'a str,
+    /// The instance.
+    pub instance: usize,
+    /// Its check id.
+    pub check_id: &'a str,
+    /// Why.
+    pub reason: &'a str,
+}
+
+/// A destination for reports.
+pub trait Sink: Send {
+    /// Handle one report. An error is reported on stderr by the caller and
+    /// does not stop the agent.
+    fn report(&mut self, report: &Report<'_>) -> io::Result<()>;
+}
