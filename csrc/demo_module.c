@@ -101,6 +101,7 @@ static PyMethodDef demo_methods[] = {
 
 static PyModuleDef_Slot demo_slots[] = {
     {Py_mod_exec, (void *)demo_exec},
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

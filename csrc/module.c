@@ -20,6 +20,7 @@
 
 static PyModuleDef_Slot host_slots[] = {
     {Py_mod_exec, (void *)pyhost_rs_hostmodule_exec},
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 
@@ -55,24 +56,45 @@ PyObject *pyhost_module_host_create(PyObject *spec)
 /* The self object of a closure-backed function (pyhost_function_data, in
  * pyhost_layout.h): a pointer to its Rust entry, read by the trampoline with
  * one load (a capsule would cost a call and a strcmp of its name on every
- * call). Not instantiable from Python. */
-static PyTypeObject function_data_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pyhost.FunctionData",
-    .tp_basicsize = sizeof(pyhost_function_data),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "The Rust closure behind a pyhost host function (the function's __self__).",
+ * call). A heap type, one per interpreter: a static type would be shared by
+ * interpreters that each have their own GIL. Not instantiable from Python. */
+static PyType_Slot function_data_slots[] = {
+    {Py_tp_doc, (void *)"The Rust closure behind a pyhost host function (the function's __self__)."},
+    {0, NULL},
 };
 
-PyObject *pyhost_function_data_new(void *entry)
+static PyType_Spec function_data_spec = {
+    "pyhost.FunctionData",
+    sizeof(pyhost_function_data),
+    0,
+#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
+#else
+    Py_TPFLAGS_DEFAULT,
+#endif
+    function_data_slots,
+};
+
+PyObject *pyhost_function_data_type_new(void)
+{
+    PyObject *t = PyType_FromSpec(&function_data_spec);
+#ifndef Py_TPFLAGS_DISALLOW_INSTANTIATION
+    if (t != NULL)
+        ((PyTypeObject *)t)->tp_new = NULL;
+#endif
+    return t;
+}
+
+PyObject *pyhost_function_data_new(PyObject *type, void *entry)
 {
     pyhost_function_data *o;
-    if (PyType_Ready(&function_data_type) < 0) /* once; later calls return at once */
+    if (type == NULL || !PyType_Check(type) || ((PyTypeObject *)type)->tp_basicsize != sizeof(pyhost_function_data)) {
+        PyErr_SetString(PyExc_SystemError, "pyhost_function_data_new: not the FunctionData type");
         return NULL;
-    o = PyObject_New(pyhost_function_data, &function_data_type);
+    }
+    o = PyObject_New(pyhost_function_data, (PyTypeObject *)type);
     if (o == NULL)
         return NULL;
     o->entry = entry;
     return (PyObject *)o;
 }
-

@@ -41,10 +41,17 @@ PyObject *pyhost_module_host_init(void);
  * exception. Needs the GIL. */
 PyObject *pyhost_module_host_create(PyObject *spec);
 
-/* A new `pyhost.FunctionData` object: the self object of a closure-backed
- * function, holding `entry` (the Rust closure's record, never freed). The
- * trampoline reads the pointer at pyhost_offsetof_function_data_entry(). */
-PyObject *pyhost_function_data_new(void *entry);
+/* A new `pyhost.FunctionData` type (PyType_FromSpec), for the calling
+ * thread's interpreter: the type of the self objects of closure-backed
+ * functions. New reference, or NULL with an exception. */
+PyObject *pyhost_function_data_type_new(void);
+
+/* A new `pyhost.FunctionData` object of `type` (from
+ * pyhost_function_data_type_new, in the same interpreter): the self object of
+ * a closure-backed function, holding `entry` (the Rust closure's record,
+ * never freed). The trampoline reads the pointer at the offset of
+ * pyhost_function_data.entry (csrc/pyhost_layout.h). */
+PyObject *pyhost_function_data_new(PyObject *type, void *entry);
 
 /* ---- fixed module `pyhost_demo` (csrc/demo_module.c) ----------------- */
 
@@ -69,6 +76,23 @@ PyObject *pyhost_rs_demo_noop(PyObject *self, PyObject *const *args, Py_ssize_t 
 PyObject *pyhost_rs_demo_gauge(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 PyObject *pyhost_rs_demo_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 PyObject *pyhost_rs_demo_fail(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+
+/* Slots every pyhost module definition lists (before its {0, NULL}): its
+ * state lives in the module object and its functions call thread-safe Rust,
+ * so it may be imported in every interpreter, own-GIL sub-interpreters
+ * included (Py_mod_multiple_interpreters, 3.12+), and importing it does not
+ * turn the GIL back on in a free-threaded build (Py_mod_gil, 3.13+). */
+#if PY_VERSION_HEX >= 0x030C0000
+#define PYHOST_SLOT_INTERPRETERS {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#else
+#define PYHOST_SLOT_INTERPRETERS
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+#define PYHOST_SLOT_GIL {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#else
+#define PYHOST_SLOT_GIL
+#endif
+#define PYHOST_MODULE_SLOTS PYHOST_SLOT_INTERPRETERS PYHOST_SLOT_GIL
 
 /* PyModule_AddObjectRef (add `obj` to module `m` as `name`, without stealing
  * the reference) is 3.10+; older Pythons get the equivalent. For the exec

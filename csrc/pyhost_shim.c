@@ -125,6 +125,39 @@ fail:
     return status_failed(status, err, err_len);
 }
 
+int pyhost_subinterpreter_new(const pyhost_interp_options *opts, PyThreadState **tstate_out, char *err, size_t err_len)
+{
+    if (opts == NULL || tstate_out == NULL) {
+        copy_message(err, err_len, "", "pyhost_subinterpreter_new: NULL argument");
+        return -1;
+    }
+    *tstate_out = NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyInterpreterConfig config = {
+        .use_main_obmalloc = opts->own_gil ? 0 : 1,
+        .allow_fork = opts->allow_fork ? 1 : 0,
+        .allow_exec = opts->allow_exec ? 1 : 0,
+        .allow_threads = opts->allow_threads ? 1 : 0,
+        .allow_daemon_threads = opts->allow_daemon_threads ? 1 : 0,
+        .check_multi_interp_extensions = opts->check_multi_interp_extensions ? 1 : 0,
+        .gil = opts->own_gil ? PyInterpreterConfig_OWN_GIL : PyInterpreterConfig_SHARED_GIL,
+    };
+    PyThreadState *tstate = NULL;
+    PyStatus status = Py_NewInterpreterFromConfig(&tstate, &config);
+    if (PyStatus_Exception(status)) {
+        /* Nothing was attached; the calling thread is as it was. */
+        return status_failed(status, err, err_len);
+    }
+    *tstate_out = tstate;
+    return 0;
+#else
+    snprintf(err, err_len,
+             "sub-interpreters with their own GIL need Python 3.12 or newer (PEP 684); pyhost was built against %s",
+             PY_VERSION);
+    return -1;
+#endif
+}
+
 const char *pyhost_compiled_version(void) { return PY_VERSION; }
 unsigned long pyhost_compiled_hexversion(void) { return (unsigned long)PY_VERSION_HEX; }
 

@@ -65,6 +65,33 @@ int pyhost_compiled_gil_disabled(void);
  * this lets a test compare them with the library that actually runs. */
 long long pyhost_layout(const char *name);
 
+/* ---- sub-interpreters (PEP 684, 3.12+) --------------------------------- */
+
+typedef struct _ts PyThreadState;
+
+/* PyInterpreterConfig, field by field (its layout is the shim's business). */
+typedef struct pyhost_interp_options {
+    /* 1: the interpreter has its own GIL (PyInterpreterConfig_OWN_GIL), which
+     * needs its own allocator (use_main_obmalloc = 0) and
+     * check_multi_interp_extensions = 1. 0: it shares the main GIL. */
+    int own_gil;
+    int allow_fork;
+    int allow_exec;
+    int allow_threads;
+    int allow_daemon_threads;
+    /* 1: importing a single-phase extension module (one that does not declare
+     * multi-interpreter support) raises ImportError in this interpreter. */
+    int check_multi_interp_extensions;
+} pyhost_interp_options;
+
+/* Create an interpreter with Py_NewInterpreterFromConfig on the calling
+ * thread, which must have no attached thread state. On success returns 0
+ * with *tstate_out the new interpreter's thread state, attached to this
+ * thread with the interpreter's GIL held. On failure returns -1 and writes
+ * the reason into err (the PyStatus message, or, before 3.12, that Python
+ * 3.12 is needed). */
+int pyhost_subinterpreter_new(const pyhost_interp_options *opts, PyThreadState **tstate_out, char *err, size_t err_len);
+
 /* ---- errors ----------------------------------------------------------- */
 
 /* Take the current exception (PyErr_Fetch + PyErr_NormalizeException on

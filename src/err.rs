@@ -48,6 +48,14 @@ pub enum Error {
     Init(String),
     /// A lifecycle rule was broken (e.g. finalising with workers alive).
     Lifecycle(String),
+    /// A `Py` of one interpreter was used in another (objects cannot cross
+    /// interpreters; convert to a Rust value instead).
+    CrossInterpreter {
+        /// The interpreter the object belongs to.
+        object: i64,
+        /// The interpreter of the thread that tried to use it.
+        current: i64,
+    },
 }
 
 impl Error {
@@ -161,6 +169,11 @@ impl fmt::Display for Error {
             }
             Error::Init(msg) => f.write_str(msg),
             Error::Lifecycle(msg) => f.write_str(msg),
+            Error::CrossInterpreter { object, current } => write!(
+                f,
+                "a Python object of interpreter {object} was used in interpreter {current}: objects cannot cross \
+                 interpreters (each has its own GIL and allocator); pass Rust values, bytes or JSON text instead"
+            ),
         }
     }
 }
@@ -210,6 +223,29 @@ pub enum ExcKind {
 }
 
 impl ExcKind {
+    const ALL: [ExcKind; 15] = [
+        ExcKind::Exception,
+        ExcKind::TypeError,
+        ExcKind::ValueError,
+        ExcKind::OverflowError,
+        ExcKind::RuntimeError,
+        ExcKind::KeyError,
+        ExcKind::IndexError,
+        ExcKind::AttributeError,
+        ExcKind::ImportError,
+        ExcKind::SystemError,
+        ExcKind::MemoryError,
+        ExcKind::TimeoutError,
+        ExcKind::KeyboardInterrupt,
+        ExcKind::UnicodeError,
+        ExcKind::OSError,
+    ];
+
+    /// The kind called `name` (`"ValueError"`), if it is one of these.
+    pub fn from_name(name: &str) -> Option<ExcKind> {
+        ExcKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The type's name as Python prints it.
     pub fn name(self) -> &'static str {
         match self {
@@ -347,7 +383,10 @@ impl PyException {
     pub fn is_instance_of(&self, py: Python<'_>, ty: &Bound<'_>) -> bool {
         match (&self.value, self.kind) {
             (Some(v), _) => {
-                // SAFETY: GIL held; both are live objects.
+                // An exception of another interpreter is no instance of a
+                // type of this one (and must not be touched here).
+                let Ok(v) = v.try_bind(py) else { return false };
+                // SAFETY: GIL held; both are live objects of this interpreter.
                 unsafe { ffi::PyObject_IsInstance(v.as_ptr(), ty.as_ptr()) == 1 }
             }
             (None, Some(k)) => {
@@ -367,8 +406,20 @@ impl PyException {
 
     /// Raise this exception in Python.
     pub fn restore(self, py: Python<'_>) {
-        let _ = py;
         match (self.value, self.kind) {
+            (Some(v), _) if v.try_bind(py).is_err() => {
+                // Raised in another interpreter (a job's error re-raised in
+                // the caller's): objects cannot cross, so raise its text, as
+                // the same built-in type when it is one.
+                let (kind, text) = match ExcKind::from_name(&self.type_name) {
+                    Some(k) => (k, self.message),
+                    None => (ExcKind::RuntimeError, format!("{}: {}", self.type_name, self.message)),
+                };
+                drop(v);
+                let msg = Bound::new_str(py, &text);
+                // SAFETY: GIL held; type object is a static exception type.
+                unsafe { ffi::PyErr_SetObject(kind.type_object(), msg.as_ptr()) };
+            }
             (Some(v), _) => {
                 // SAFETY: GIL held; v is a live exception instance (or, in a
                 // failed normalisation, a type); PyErr_SetObject takes new

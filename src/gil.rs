@@ -50,16 +50,11 @@
 //! });
 //! ```
 
-use std::cell::Cell;
-use std::marker::PhantomData;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use parking_lot::Mutex;
-
 use crate::err::{Error, Result};
 use crate::ffi;
 use crate::interpreter;
+use std::cell::Cell;
+use std::marker::PhantomData;
 
 thread_local! {
     /// How many GIL scopes this thread is inside. >0 means this thread holds
@@ -122,20 +117,25 @@ impl<'py> Python<'py> {
     {
         struct Restore {
             count: isize,
+            interp: crate::interp::InterpreterId,
             tstate: *mut ffi::PyThreadState,
         }
         impl Drop for Restore {
             fn drop(&mut self) {
                 GIL_COUNT.with(|c| c.set(self.count));
+                // The same thread state comes back, so the same interpreter
+                // (a GIL scope opened inside `f` may have cached another).
+                crate::interp::restore_current(self.interp);
                 // SAFETY: `tstate` came from PyEval_SaveThread on this thread
                 // and has not been restored yet.
                 unsafe { ffi::PyEval_RestoreThread(self.tstate) };
             }
         }
+        let interp = crate::interp::current_id();
         let count = GIL_COUNT.with(|c| c.replace(0));
         // SAFETY: the token proves this thread holds the GIL.
         let tstate = unsafe { ffi::PyEval_SaveThread() };
-        let _restore = Restore { count, tstate };
+        let _restore = Restore { count, interp, tstate };
         f()
     }
 
@@ -210,11 +210,13 @@ impl GilGuard {
         // re-entrant if foreign code on this thread holds it.
         let state = unsafe { ffi::PyGILState_Ensure() };
         increment_gil_count();
+        // Ensure picks the thread state (normally the main interpreter's).
+        crate::interp::reset_current();
         let guard = GilGuard {
             state: Some(state),
             _not_send: PhantomData,
         };
-        POOL.drain_if_dirty(guard.python());
+        crate::interp::drain_current(guard.python());
         Ok(guard)
     }
 
@@ -283,6 +285,11 @@ impl GilCountGuard {
     /// The calling thread must hold the GIL for the guard's whole life.
     #[inline]
     pub(crate) unsafe fn new() -> GilCountGuard {
+        if !gil_is_held() {
+            // Entered from outside pyhost (a call from Python, a worker's
+            // thread state): which interpreter is asked when needed.
+            crate::interp::reset_current();
+        }
         increment_gil_count();
         GilCountGuard { _not_send: PhantomData }
     }
@@ -301,59 +308,8 @@ impl Drop for GilCountGuard {
     }
 }
 
-/// Decrements requested by threads that did not hold the GIL.
-pub(crate) struct ReferencePool {
-    dirty: AtomicBool,
-    pending: Mutex<Vec<NonNull<ffi::PyObject>>>,
-}
-
-// SAFETY: the pointers are only dereferenced (decref'd) with the GIL held,
-// under the mutex; they are owned references in transit.
-unsafe impl Sync for ReferencePool {}
-
-pub(crate) static POOL: ReferencePool = ReferencePool {
-    dirty: AtomicBool::new(false),
-    pending: Mutex::new(Vec::new()),
-};
-
-impl ReferencePool {
-    pub(crate) fn register_decref(&self, obj: NonNull<ffi::PyObject>) {
-        self.pending.lock().push(obj);
-        self.dirty.store(true, Ordering::Release);
-    }
-
-    /// Apply the deferred decrefs. Cheap (one atomic load) when there are none.
-    #[inline]
-    pub(crate) fn drain_if_dirty(&self, py: Python<'_>) {
-        if self.dirty.load(Ordering::Acquire) {
-            self.drain(py);
-        }
-    }
-
-    #[cold]
-    fn drain(&self, _py: Python<'_>) {
-        // Take the list first: a decref can run __del__, which may drop more
-        // handles on another thread and push to the pool; never hold the lock
-        // while running Python.
-        let pending = {
-            let mut guard = self.pending.lock();
-            self.dirty.store(false, Ordering::Release);
-            std::mem::take(&mut *guard)
-        };
-        for obj in pending {
-            // SAFETY: GIL held (token); each entry is an owned reference.
-            unsafe { ffi::Py_DECREF(obj.as_ptr()) };
-        }
-    }
-
-    /// Number of decrefs waiting for the GIL (for tests and diagnostics).
-    pub(crate) fn pending_len(&self) -> usize {
-        self.pending.lock().len()
-    }
-}
-
 /// Number of reference-count decrements waiting for some thread to take the
 /// GIL (handles dropped on threads that did not hold it).
 pub fn pending_decrefs() -> usize {
-    POOL.pending_len()
+    crate::interp::pending_decrefs()
 }

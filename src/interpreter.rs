@@ -59,6 +59,14 @@ static THREAD_STATE_OWNERS: AtomicUsize = AtomicUsize::new(0);
 static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(ptr::null_mut());
 static INIT_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
 static INIT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+/// `Builder::add_path` entries, for every sub-interpreter created later.
+static ADDED_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The directories [`Builder::add_path`] appended to the main interpreter's
+/// `sys.path`: each new sub-interpreter gets them too.
+pub(crate) fn added_paths() -> Vec<PathBuf> {
+    ADDED_PATHS.lock().clone()
+}
 
 /// The Python version pyhost was compiled against (`PY_VERSION` of the headers).
 pub fn compiled_version() -> &'static str {
@@ -453,6 +461,7 @@ impl Builder {
             append_sys_path(count.python(), &self.paths)
         };
         *INIT_THREAD.lock() = Some(std::thread::current().id());
+        *ADDED_PATHS.lock() = self.paths.clone();
         // SAFETY: this thread holds the GIL after initialisation.
         let tstate = unsafe { ffi::PyEval_SaveThread() };
         MAIN_TSTATE.store(tstate, Ordering::SeqCst);
@@ -470,7 +479,7 @@ fn path_cstring(p: &Path, what: &str) -> Result<CString> {
         .map_err(|_| Error::Init(format!("{what} path contains a NUL byte: {}", p.display())))
 }
 
-fn append_sys_path(py: Python<'_>, paths: &[PathBuf]) -> Result<()> {
+pub(crate) fn append_sys_path(py: Python<'_>, paths: &[PathBuf]) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -551,7 +560,7 @@ impl Interpreter {
         {
             // SAFETY: the GIL is held again.
             let count = unsafe { GilCountGuard::new() };
-            crate::gil::POOL.drain_if_dirty(count.python());
+            crate::interp::drain_current(count.python());
         }
         // SAFETY: GIL held, on the initialising thread, no workers alive.
         let rc = unsafe { ffi::Py_FinalizeEx() };

@@ -34,6 +34,9 @@
 //! * [`WorkerPool`], [`worker`]: thread-affine workers that each own one
 //!   Python thread state for life; jobs, handles (blocking and `Future`),
 //!   cancellation and timeouts.
+//! * [`SubInterpreter`], [`subinterpreter`]: interpreters with their own GIL
+//!   (3.12+), each on its own thread, running Python in parallel; [`interp`]:
+//!   which interpreter an object belongs to.
 //!
 //! ## GIL rules
 //!
@@ -51,12 +54,14 @@ mod code;
 mod conv;
 mod err;
 pub mod gil;
+pub mod interp;
 pub mod interpreter;
 pub mod module;
 mod number;
 mod object;
 mod panic;
 mod sequence;
+pub mod subinterpreter;
 mod typecheck;
 pub mod worker;
 
@@ -69,4 +74,5 @@ pub use module::{Args, HostModule};
 pub use object::{Bound, Dict, IntoArgs, Iter, List, Py, Tuple};
 pub use panic::panic_message;
 pub use sequence::FastSequence;
+pub use subinterpreter::{SubInterpreter, SubInterpreterConfig};
 pub use worker::{JobError, JobHandle, JobOptions, WorkerPool};

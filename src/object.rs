@@ -17,7 +17,8 @@ use std::ptr::NonNull;
 use crate::conv::{FromPython, ToPython};
 use crate::err::{Error, ExcKind, Result};
 use crate::ffi;
-use crate::gil::{gil_is_held, Python, POOL};
+use crate::gil::{gil_is_held, Python};
+use crate::interp::{self, InterpreterId};
 
 /// An owned reference to a Python object, valid while the GIL is held for `'py`.
 #[repr(transparent)]
@@ -30,24 +31,35 @@ pub struct Bound<'py> {
 ///
 /// `Send` and `Sync`: it can be stored in host structures and moved between
 /// threads. Use it with the GIL through [`Py::bind`] / [`Py::into_bound`].
+///
+/// A `Py` belongs to the interpreter that made it. Binding it in another
+/// interpreter (an own-GIL sub-interpreter's job, say) is an error, never a
+/// data race: [`Py::try_bind`] returns [`Error::CrossInterpreter`] and
+/// [`Py::bind`] panics with that message. Dropping it anywhere is fine: the
+/// decrement waits for its own interpreter. Values cross interpreters by
+/// conversion (Rust values, bytes, JSON text), never as objects.
 pub struct Py {
     ptr: NonNull<ffi::PyObject>,
+    interp: InterpreterId,
 }
 
-// SAFETY: a Py only touches the object's refcount with the GIL held (drop
-// without the GIL defers to the pool); the object itself is only reached
-// through a Bound, which needs the GIL.
+// SAFETY: a Py only touches the object's refcount inside its own interpreter
+// with the GIL held (a drop anywhere else defers to that interpreter's
+// queue); the object itself is only reached through a Bound, which needs the
+// GIL of that interpreter (checked in bind).
 unsafe impl Send for Py {}
 // SAFETY: &Py exposes no operation that touches the object without a token.
 unsafe impl Sync for Py {}
 
 impl Drop for Py {
+    #[inline]
     fn drop(&mut self) {
-        if gil_is_held() {
-            // SAFETY: this thread holds the GIL; we own one reference.
+        if gil_is_held() && self.interp == interp::current_id() {
+            // SAFETY: this thread holds the GIL of the object's interpreter;
+            // we own one reference.
             unsafe { ffi::Py_DECREF(self.ptr.as_ptr()) };
         } else {
-            POOL.register_decref(self.ptr);
+            interp::defer_decref(self.interp, self.ptr);
         }
     }
 }
@@ -59,26 +71,81 @@ impl std::fmt::Debug for Py {
 }
 
 impl Py {
+    /// Check that `py`'s interpreter is this object's.
+    #[inline(always)]
+    fn check_interpreter(&self) -> Result<()> {
+        if interp::subinterpreters_exist() && self.interp != interp::current_id() {
+            return Err(self.cross_interpreter());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn cross_interpreter(&self) -> Error {
+        Error::CrossInterpreter {
+            object: self.interp,
+            current: interp::current_id(),
+        }
+    }
+
     /// A new handle on the same object (`Py_INCREF`).
-    pub fn clone_ref(&self, _py: Python<'_>) -> Py {
-        // SAFETY: GIL held (token), object live.
+    ///
+    /// # Panics
+    /// If `py` is another interpreter's token (see [`Py::try_bind`]).
+    pub fn clone_ref(&self, py: Python<'_>) -> Py {
+        let _ = py;
+        if let Err(e) = self.check_interpreter() {
+            panic!("{e}");
+        }
+        // SAFETY: GIL of the object's interpreter held (token, checked), object live.
         unsafe { ffi::Py_INCREF(self.ptr.as_ptr()) };
-        Py { ptr: self.ptr }
+        Py {
+            ptr: self.ptr,
+            interp: self.interp,
+        }
     }
 
     /// A GIL-bound handle on the same object (new reference).
+    ///
+    /// # Panics
+    /// If `py` is another interpreter's token: objects cannot cross
+    /// interpreters ([`Py::try_bind`] returns the error instead).
     #[inline]
     pub fn bind<'py>(&self, py: Python<'py>) -> Bound<'py> {
-        // SAFETY: GIL held (token), object live while self lives.
-        unsafe { Bound::from_borrowed_ptr(py, self.ptr.as_ptr()) }
+        match self.try_bind(py) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Like [`bind`](Self::bind), but a handle of another interpreter is
+    /// [`Error::CrossInterpreter`] instead of a panic.
+    #[inline]
+    pub fn try_bind<'py>(&self, py: Python<'py>) -> Result<Bound<'py>> {
+        self.check_interpreter()?;
+        // SAFETY: GIL of the object's interpreter held (token, checked),
+        // object live while self lives.
+        Ok(unsafe { Bound::from_borrowed_ptr(py, self.ptr.as_ptr()) })
     }
 
     /// Turn into a GIL-bound handle without touching the refcount.
+    ///
+    /// # Panics
+    /// If `py` is another interpreter's token (the handle is then dropped).
     #[inline]
     pub fn into_bound(self, _py: Python<'_>) -> Bound<'_> {
+        if let Err(e) = self.check_interpreter() {
+            panic!("{e}");
+        }
         let ptr = self.ptr;
         std::mem::forget(self);
         Bound { ptr, _py: PhantomData }
+    }
+
+    /// The id of the interpreter this object belongs to.
+    #[inline]
+    pub fn interpreter(&self) -> InterpreterId {
+        self.interp
     }
 
     /// The raw pointer (borrowed).
@@ -87,12 +154,17 @@ impl Py {
         self.ptr.as_ptr()
     }
 
-    /// Take ownership of a new reference.
+    /// Take ownership of a new reference of the calling thread's current
+    /// interpreter.
     ///
     /// # Safety
-    /// `ptr` must be a valid owned reference.
+    /// `ptr` must be a valid owned reference, and the caller must hold the
+    /// GIL of the interpreter that made it.
     pub unsafe fn from_owned_ptr(ptr: NonNull<ffi::PyObject>) -> Py {
-        Py { ptr }
+        Py {
+            ptr,
+            interp: interp::current_id(),
+        }
     }
 
     /// Give up ownership and return the raw owned reference.
@@ -238,12 +310,16 @@ impl<'py> Bound<'py> {
         p
     }
 
-    /// Detach from the GIL scope: a `Py` that can be stored and sent.
+    /// Detach from the GIL scope: a `Py` that can be stored and sent (it
+    /// stays an object of the current interpreter).
     #[inline]
     pub fn unbind(self) -> Py {
         let ptr = self.ptr;
         std::mem::forget(self);
-        Py { ptr }
+        Py {
+            ptr,
+            interp: interp::current_id(),
+        }
     }
 
     /// A new Python `str` (`PyUnicode_FromStringAndSize`).

@@ -16,6 +16,7 @@
 #include <Python.h>
 
 #include "pyhost_dd.h"
+#include "pyhost_module.h"
 
 /* Py_mod_exec: the metric-type constants, rtloader's metric_type_t. */
 static int aggregator_exec(PyObject *m)
@@ -52,6 +53,7 @@ static PyMethodDef aggregator_methods[] = {
 
 static PyModuleDef_Slot aggregator_slots[] = {
     {Py_mod_exec, (void *)aggregator_exec},
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

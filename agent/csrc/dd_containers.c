@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include "pyhost_dd.h"
+#include "pyhost_module.h"
 
 static PyMethodDef containers_methods[] = {
     {"is_excluded", PYHOST_DD_FASTCALL(pyhost_rs_dd_containers_is_excluded),
@@ -20,6 +21,7 @@ static PyMethodDef containers_methods[] = {
 };
 
 static PyModuleDef_Slot containers_slots[] = {
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

@@ -13,6 +13,7 @@
 #include <Python.h>
 
 #include "pyhost_dd.h"
+#include "pyhost_module.h"
 
 static PyMethodDef datadog_agent_methods[] = {
     {"get_clustername", PYHOST_DD_FASTCALL(pyhost_rs_dd_datadog_agent_get_clustername),
@@ -57,6 +58,7 @@ static PyMethodDef datadog_agent_methods[] = {
 };
 
 static PyModuleDef_Slot datadog_agent_slots[] = {
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

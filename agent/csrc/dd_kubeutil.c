@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include "pyhost_dd.h"
+#include "pyhost_module.h"
 
 static PyMethodDef kubeutil_methods[] = {
     {"get_connection_info", PYHOST_DD_FASTCALL(pyhost_rs_dd_kubeutil_get_connection_info),
@@ -19,6 +20,7 @@ static PyMethodDef kubeutil_methods[] = {
 };
 
 static PyModuleDef_Slot kubeutil_slots[] = {
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

@@ -12,6 +12,7 @@
 #include <Python.h>
 
 #include "pyhost_dd.h"
+#include "pyhost_module.h"
 
 /* Py_mod_exec: the cardinalities, rtloader's TaggerCardinality. */
 static int tagger_exec(PyObject *m)
@@ -32,6 +33,7 @@ static PyMethodDef tagger_methods[] = {
 
 static PyModuleDef_Slot tagger_slots[] = {
     {Py_mod_exec, (void *)tagger_exec},
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

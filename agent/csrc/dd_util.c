@@ -93,6 +93,7 @@ static PyMethodDef util_priv_methods[] = {
 
 static PyModuleDef_Slot util_priv_slots[] = {
     {Py_mod_exec, (void *)util_priv_exec},
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 
@@ -122,6 +123,7 @@ static PyMethodDef util_methods[] = {
 };
 
 static PyModuleDef_Slot util_slots[] = {
+    PYHOST_MODULE_SLOTS
     {0, NULL},
 };
 

@@ -70,15 +70,17 @@ pub use python3_sys::{
     PyErr_Occurred, PyErr_SetObject, PyErr_SetString, PyEval_EvalCode, PyEval_RestoreThread, PyEval_SaveThread,
     PyException_GetCause, PyException_GetContext, PyException_GetTraceback, PyFloat_AsDouble, PyFloat_FromDouble,
     PyGILState_Check, PyGILState_Ensure, PyGILState_Release, PyImport_AppendInittab, PyImport_Import,
-    PyImport_ImportModule, PyInterpreterState_Get, PyIter_Next, PyList_Append, PyList_GetItem, PyList_New,
-    PyList_SetItem, PyList_Size, PyLong_AsLong, PyLong_AsLongLong, PyLong_AsLongLongAndOverflow,
-    PyLong_AsUnsignedLongLong, PyLong_FromLongLong, PyLong_FromUnsignedLongLong, PyModule_GetDict, PyModule_NewObject,
-    PyNumber_Index, PyObject_Call, PyObject_CallNoArgs, PyObject_DelItem, PyObject_GetAttr, PyObject_GetItem,
-    PyObject_GetIter, PyObject_IsInstance, PyObject_IsSubclass, PyObject_IsTrue, PyObject_Repr,
-    PyObject_RichCompareBool, PyObject_SetAttr, PyObject_SetItem, PyObject_Size, PyObject_Str, PySequence_Check,
-    PySequence_Contains, PySequence_Fast, PySequence_GetItem, PySequence_Size, PyThreadState_SetAsyncExc,
+    PyImport_ImportModule, PyInterpreterState_Get, PyInterpreterState_GetID, PyIter_Next, PyList_Append,
+    PyList_GetItem, PyList_New, PyList_SetItem, PyList_Size, PyLong_AsLong, PyLong_AsLongLong,
+    PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong, PyLong_FromLongLong, PyLong_FromUnsignedLongLong,
+    PyModule_GetDict, PyModule_NewObject, PyNumber_Index, PyObject_Call, PyObject_CallNoArgs, PyObject_DelItem,
+    PyObject_GetAttr, PyObject_GetItem, PyObject_GetIter, PyObject_IsInstance, PyObject_IsSubclass, PyObject_IsTrue,
+    PyObject_Repr, PyObject_RichCompareBool, PyObject_SetAttr, PyObject_SetItem, PyObject_Size, PyObject_Str,
+    PySequence_Check, PySequence_Contains, PySequence_Fast, PySequence_GetItem, PySequence_Size, PyThreadState_Clear,
+    PyThreadState_DeleteCurrent, PyThreadState_GetInterpreter, PyThreadState_New, PyThreadState_SetAsyncExc,
     PyTuple_GetItem, PyTuple_New, PyTuple_Size, PyType_IsSubtype, PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8,
-    PyUnicode_FromStringAndSize, Py_CompileStringExFlags, Py_FinalizeEx, Py_GetVersion, Py_IsInitialized,
+    PyUnicode_FromStringAndSize, Py_CompileStringExFlags, Py_EndInterpreter, Py_FinalizeEx, Py_GetVersion,
+    Py_IsInitialized,
 };
 
 #[allow(clippy::all, clippy::undocumented_unsafe_blocks)]
@@ -132,6 +134,10 @@ extern "C" {
     pub fn PyEval_SetProfile(func: Option<Py_tracefunc>, obj: *mut PyObject);
     /// `PyInterpreterState_ThreadHead`: the first thread state of `interp`.
     pub fn PyInterpreterState_ThreadHead(interp: *mut PyInterpreterState) -> *mut PyThreadState;
+    /// `PyInterpreterState_Head`: the first interpreter of the runtime.
+    pub fn PyInterpreterState_Head() -> *mut PyInterpreterState;
+    /// `PyInterpreterState_Next`: the next interpreter, or NULL.
+    pub fn PyInterpreterState_Next(interp: *mut PyInterpreterState) -> *mut PyInterpreterState;
     /// `PyThreadState_Next`: the next thread state of the same interpreter, or NULL.
     pub fn PyThreadState_Next(tstate: *mut PyThreadState) -> *mut PyThreadState;
     /// `PyObject_CheckBuffer` (a function since 3.9; python3-sys also has an

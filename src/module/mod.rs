@@ -69,7 +69,7 @@ use std::ffi::CString;
 use std::os::raw::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -77,7 +77,7 @@ use crate::err::{Error, ExcKind, PyException, Result};
 use crate::ffi;
 use crate::gil::{GilCountGuard, Python};
 use crate::interpreter::InitFunc;
-use crate::object::{Bound, Dict, Py};
+use crate::object::{Bound, Dict};
 use crate::panic::panic_message;
 
 /// The body of a host function: the GIL token and the call's arguments in,
@@ -266,36 +266,29 @@ fn raise_panic(py: Python<'_>, what: &str, payload: Box<dyn Any + Send>) {
     }
 }
 
-static PANIC_EXCEPTION: OnceLock<Py> = OnceLock::new();
-
 /// `pyhost.PanicException`: what a Rust panic inside a host function raises
 /// in Python. A subclass of `RuntimeError`, so a plugin's `except
 /// Exception` (a Datadog check's error handling) reports it like any other
 /// failure instead of letting it escape; the message is the panic's.
 ///
-/// Created on first use (`PyErr_NewExceptionWithDoc`) and kept for the
-/// process.
+/// Created on first use in each interpreter (`PyErr_NewExceptionWithDoc`)
+/// and kept for its life.
 pub fn panic_exception(py: Python<'_>) -> Result<Bound<'_>> {
-    if let Some(t) = PANIC_EXCEPTION.get() {
-        return Ok(t.bind(py));
-    }
-    // SAFETY: GIL held; C strings are static; base is a static type.
-    let ty = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyErr_NewExceptionWithDoc(
-                c"pyhost.PanicException".as_ptr() as *mut _,
-                c"A Rust panic in a host function. The host keeps running; the message is the panic's.".as_ptr()
-                    as *mut _,
-                ffi::PyExc_RuntimeError,
-                ptr::null_mut(),
-            ),
-        )
-    }?;
-    // Not get_or_init: creating the type runs Python, which may switch
-    // threads; a thread that loses the race drops its copy.
-    let _ = PANIC_EXCEPTION.set(ty.unbind());
-    Ok(PANIC_EXCEPTION.get().expect("just set").bind(py))
+    crate::interp::cached(py, crate::interp::keys::PANIC_EXCEPTION, |py| {
+        // SAFETY: GIL held; C strings are static; base is a static type.
+        unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyErr_NewExceptionWithDoc(
+                    c"pyhost.PanicException".as_ptr() as *mut _,
+                    c"A Rust panic in a host function. The host keeps running; the message is the panic's.".as_ptr()
+                        as *mut _,
+                    ffi::PyExc_RuntimeError,
+                    ptr::null_mut(),
+                ),
+            )
+        }
+    })
 }
 
 // ---- exception types owned by the host ------------------------------------
@@ -304,7 +297,8 @@ struct ExceptionInner {
     qualname: CString,
     doc: Option<CString>,
     base: ExcKind,
-    ty: OnceLock<Py>,
+    /// Its type objects, one per interpreter, are cached under this key.
+    key: u64,
 }
 
 /// An exception type defined by the host (`PyErr_NewExceptionWithDoc`),
@@ -312,7 +306,7 @@ struct ExceptionInner {
 /// [`HostModule::exception`] and raise it from a closure with
 /// [`HostException::err`]. Cheap to clone (closures capture a clone).
 ///
-/// The type object is created once per process, on first use, so a
+/// The type object is created once per interpreter, on first use, so a
 /// re-imported module exposes the same class.
 #[derive(Clone)]
 pub struct HostException(Arc<ExceptionInner>);
@@ -343,7 +337,7 @@ impl HostException {
             qualname: c_string(qualified_name, "exception name"),
             doc: None,
             base,
-            ty: OnceLock::new(),
+            key: crate::interp::next_cache_key(),
         }))
     }
 
@@ -364,27 +358,24 @@ impl HostException {
         q.rsplit('.').next().unwrap_or(q)
     }
 
-    /// The type object, created on first use.
+    /// The type object in the calling thread's interpreter, created on first use.
     pub fn type_object<'py>(&self, py: Python<'py>) -> Result<Bound<'py>> {
-        if let Some(t) = self.0.ty.get() {
-            return Ok(t.bind(py));
-        }
-        let doc = self.0.doc.as_ref().map_or(ptr::null(), |d| d.as_ptr());
-        // SAFETY: GIL held; both strings outlive the call (CPython copies
-        // them); the base is a static exception type.
-        let ty = unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyErr_NewExceptionWithDoc(
-                    self.0.qualname.as_ptr() as *mut _,
-                    doc as *mut _,
-                    self.0.base.type_object(),
-                    ptr::null_mut(),
-                ),
-            )
-        }?;
-        let _ = self.0.ty.set(ty.unbind());
-        Ok(self.0.ty.get().expect("just set").bind(py))
+        crate::interp::cached(py, self.0.key, |py| {
+            let doc = self.0.doc.as_ref().map_or(ptr::null(), |d| d.as_ptr());
+            // SAFETY: GIL held; both strings outlive the call (CPython copies
+            // them); the base is a static exception type.
+            unsafe {
+                Bound::from_owned_ptr_or_err(
+                    py,
+                    ffi::PyErr_NewExceptionWithDoc(
+                        self.0.qualname.as_ptr() as *mut _,
+                        doc as *mut _,
+                        self.0.base.type_object(),
+                        ptr::null_mut(),
+                    ),
+                )
+            }
+        })
     }
 
     /// An [`Error`] that raises this exception with `message` when it
@@ -484,10 +475,19 @@ impl EntryRef {
     /// A new function object: a PyCFunction over this entry's PyMethodDef
     /// whose self is a `pyhost.FunctionData` pointing back at the entry.
     fn to_function<'py>(self, py: Python<'py>, module_name: Option<&Bound<'py>>) -> Result<Bound<'py>> {
-        // SAFETY: GIL held; the object stores a pointer that stays valid for
-        // the process (the entry is never freed).
-        let data =
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::pyhost_function_data_new(self.0.as_ptr() as *mut c_void)) }?;
+        let ty = crate::interp::cached(py, crate::interp::keys::FUNCTION_DATA_TYPE, |py| {
+            // SAFETY: GIL held; a new reference or NULL with an exception.
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::pyhost_function_data_type_new()) }
+        })?;
+        // SAFETY: GIL held; `ty` is this interpreter's FunctionData type; the
+        // object stores a pointer that stays valid for the process (the entry
+        // is never freed).
+        let data = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::pyhost_function_data_new(ty.as_ptr(), self.0.as_ptr() as *mut c_void),
+            )
+        }?;
         let module = module_name.map_or(ptr::null_mut(), |m| m.as_ptr());
         // SAFETY: GIL held; the def lives for the process (CPython keeps
         // the pointer); self and module are live (PyCMethod_New increfs).

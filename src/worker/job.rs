@@ -354,11 +354,11 @@ where
 /// A job that ended with our own cancellation exceptions is reported as
 /// such, not as an ordinary Python error.
 fn classify(py: Python<'_>, e: Error) -> JobError {
-    if let (Error::Python(exc), Some(types)) = (&e, ExcTypes::get()) {
-        if exc.is_instance_of(py, &types.timeout.bind(py)) {
+    if let (Error::Python(exc), Ok(types)) = (&e, ExcTypes::get(py)) {
+        if exc.is_instance_of(py, &types.timeout) {
             return JobError::TimedOut;
         }
-        if exc.is_instance_of(py, &types.cancelled.bind(py)) {
+        if exc.is_instance_of(py, &types.cancelled) {
             return JobError::Cancelled;
         }
     }

@@ -160,6 +160,7 @@
 //! # let _ = back; Ok(()) }
 //! ```
 
+mod home;
 mod job;
 mod pool;
 mod signal;
@@ -167,11 +168,12 @@ mod signal;
 use std::ffi::CStr;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use job::{CancelHandle, JobError, JobHandle, SubmitFuture};
 
+use home::HomeKind;
 use job::{new_job, SubmitState};
 use pool::{Config, PoolShared};
 
@@ -179,7 +181,8 @@ use crate::conv::ToPython;
 use crate::err::{Error, Result};
 use crate::ffi;
 use crate::gil::Python;
-use crate::object::{Bound, Py};
+use crate::object::Bound;
+use crate::subinterpreter::SubInterpreterConfig;
 
 static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
 static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
@@ -206,48 +209,38 @@ pub(crate) enum AsyncExc {
 }
 
 /// The exception classes raised in cancelled and timed-out jobs, created
-/// once per process.
-pub(crate) struct ExcTypes {
-    pub(crate) cancelled: Py,
-    pub(crate) timeout: Py,
+/// once per interpreter (and kept in its cache).
+pub(crate) struct ExcTypes<'py> {
+    pub(crate) cancelled: Bound<'py>,
+    pub(crate) timeout: Bound<'py>,
 }
 
-static EXC_TYPES: OnceLock<ExcTypes> = OnceLock::new();
-
-impl ExcTypes {
-    pub(crate) fn get() -> Option<&'static ExcTypes> {
-        EXC_TYPES.get()
-    }
-
-    /// Create the classes (`PyErr_NewExceptionWithDoc`) on first use.
-    pub(crate) fn get_or_init(py: Python<'_>) -> Result<&'static ExcTypes> {
-        if let Some(t) = EXC_TYPES.get() {
-            return Ok(t);
-        }
-        // SAFETY: reading the address of a libpython exception type.
-        let base = unsafe { Bound::from_borrowed_ptr(py, ffi::PyExc_BaseException) };
-        let cancelled = new_exception(
-            py,
-            c"pyhost.JobCancelled",
-            c"Raised inside a pyhost worker job that was cancelled (a BaseException, so `except Exception` does not swallow it).",
-            &base,
-        )?;
-        // SAFETY: as above.
-        let timeout_error = unsafe { Bound::from_borrowed_ptr(py, ffi::PyExc_TimeoutError) };
-        let bases = (cancelled.clone(), timeout_error).to_python(py)?;
-        let timeout = new_exception(
-            py,
-            c"pyhost.JobTimeout",
-            c"Raised inside a pyhost worker job that passed its deadline (a JobCancelled and a TimeoutError).",
-            &bases,
-        )?;
-        let types = ExcTypes {
-            cancelled: cancelled.unbind(),
-            timeout: timeout.unbind(),
-        };
-        // Creation ran under the GIL; a concurrent creator (another thread
-        // that got the GIL in between) simply wins and ours are dropped.
-        Ok(EXC_TYPES.get_or_init(move || types))
+impl<'py> ExcTypes<'py> {
+    /// The classes of the calling thread's interpreter, created
+    /// (`PyErr_NewExceptionWithDoc`) on first use.
+    pub(crate) fn get(py: Python<'py>) -> Result<ExcTypes<'py>> {
+        let cancelled = crate::interp::cached(py, crate::interp::keys::JOB_CANCELLED, |py| {
+            // SAFETY: reading the address of a libpython exception type.
+            let base = unsafe { Bound::from_borrowed_ptr(py, ffi::PyExc_BaseException) };
+            new_exception(
+                py,
+                c"pyhost.JobCancelled",
+                c"Raised inside a pyhost worker job that was cancelled (a BaseException, so `except Exception` does not swallow it).",
+                &base,
+            )
+        })?;
+        let timeout = crate::interp::cached(py, crate::interp::keys::JOB_TIMEOUT, |py| {
+            // SAFETY: as above.
+            let timeout_error = unsafe { Bound::from_borrowed_ptr(py, ffi::PyExc_TimeoutError) };
+            let bases = (cancelled.clone(), timeout_error).to_python(py)?;
+            new_exception(
+                py,
+                c"pyhost.JobTimeout",
+                c"Raised inside a pyhost worker job that passed its deadline (a JobCancelled and a TimeoutError).",
+                &bases,
+            )
+        })?;
+        Ok(ExcTypes { cancelled, timeout })
     }
 
     pub(crate) fn ptr(&self, which: AsyncExc) -> *mut ffi::PyObject {
@@ -271,13 +264,13 @@ fn new_exception<'py>(py: Python<'py>, name: &CStr, doc: &CStr, base: &Bound<'py
 /// `pyhost.JobCancelled`: the exception a cancelled job sees (a
 /// `BaseException` subclass).
 pub fn cancelled_exception(py: Python<'_>) -> Result<Bound<'_>> {
-    Ok(ExcTypes::get_or_init(py)?.cancelled.bind(py))
+    Ok(ExcTypes::get(py)?.cancelled)
 }
 
 /// `pyhost.JobTimeout`: the exception a job past its deadline sees (a
 /// subclass of `pyhost.JobCancelled` and of `TimeoutError`).
 pub fn timeout_exception(py: Python<'_>) -> Result<Bound<'_>> {
-    Ok(ExcTypes::get_or_init(py)?.timeout.bind(py))
+    Ok(ExcTypes::get(py)?.timeout)
 }
 
 /// The number of thread states of the current interpreter, walking
@@ -395,6 +388,8 @@ impl Default for PoolBuilder {
                 max_spinning: 1,
                 stuck_grace: Duration::from_millis(100),
                 max_batch: 32,
+                home: HomeKind::Main,
+                setup: None,
             },
         }
     }
@@ -459,6 +454,27 @@ impl PoolBuilder {
         self
     }
 
+    /// Give each worker an interpreter of its own (an own-GIL sub-interpreter,
+    /// CPython 3.12+), created on its thread when it starts (a replacement
+    /// worker gets a new one) and ended when it exits. Jobs then run in
+    /// parallel, one interpreter per worker; see [`crate::subinterpreter`].
+    pub fn subinterpreters(mut self, config: SubInterpreterConfig) -> Self {
+        self.config.home = HomeKind::Own(config);
+        self
+    }
+
+    /// Run `setup` on each worker as it starts (a replacement too), in its
+    /// interpreter, before it takes any job: for pools of sub-interpreters,
+    /// where each interpreter starts fresh (imports, `sys.path`, a base
+    /// package). A failure at [`build`](Self::build) fails the build.
+    pub fn setup<F>(mut self, setup: F) -> Self
+    where
+        F: for<'py> Fn(Python<'py>) -> Result<()> + Send + Sync + 'static,
+    {
+        self.config.setup = Some(home::Setup(std::sync::Arc::new(setup)));
+        self
+    }
+
     /// Start the pool: spawn the workers, each attaching its thread state, and
     /// return once all have. Fails if the interpreter is not running.
     pub fn build(self) -> Result<WorkerPool> {
@@ -473,7 +489,17 @@ impl PoolBuilder {
                 "a worker pool's name cannot contain a NUL byte (it names OS threads)".into(),
             ));
         }
-        crate::gil::try_with_gil(|py| ExcTypes::get_or_init(py).map(drop))??;
+        if let HomeKind::Own(sub) = config.home {
+            if !crate::subinterpreter::supported() {
+                return Err(Error::Lifecycle(format!(
+                    "sub-interpreters with their own GIL need Python 3.12 or newer (PEP 684); pyhost was built \
+                     against {}",
+                    crate::interpreter::compiled_version()
+                )));
+            }
+            sub.validate()?;
+        }
+        crate::gil::try_with_gil(|py| ExcTypes::get(py).map(drop))??;
         let shared = Arc::new(PoolShared::new(NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed), config));
         if let Err(e) = shared.start() {
             shared.shutdown(true, None);

@@ -34,12 +34,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::home::{self, HomeKind, OwnInterpreter, Setup};
 use super::job::{JobCore, JobError, Outcome, QueuedJob, Ticket, CANCELLED, DONE, QUEUED, RUNNING, TIMED_OUT};
 use super::signal::{spin_until, Wake};
 use super::{without_gil, AsyncExc, ExcTypes, PoolStats};
 use crate::err::Error;
 use crate::ffi;
-use crate::gil::{GilCountGuard, Python, POOL as DECREF_POOL};
+use crate::gil::{GilCountGuard, Python};
 use crate::interpreter;
 
 /// How long the supervisor waits before retrying a worker thread that could
@@ -63,6 +64,10 @@ pub(crate) struct Config {
     pub(crate) max_spinning: usize,
     pub(crate) stuck_grace: Duration,
     pub(crate) max_batch: usize,
+    /// Which interpreter the workers live in.
+    pub(crate) home: HomeKind,
+    /// Run by each worker before its first job.
+    pub(crate) setup: Option<Setup>,
 }
 
 thread_local! {
@@ -107,8 +112,10 @@ struct State {
     /// Workers that have attached their thread state.
     started: usize,
     /// Workers that exited before attaching one (the interpreter was being
-    /// finalised).
+    /// finalised, a sub-interpreter could not be created, setup failed).
     start_failed: usize,
+    /// Why the first of them failed.
+    start_error: Option<String>,
     /// Spawned worker threads not joined yet.
     threads: Vec<JoinHandle<()>>,
     supervisor: Option<JoinHandle<()>>,
@@ -248,6 +255,9 @@ pub(crate) struct Worker {
     cv: Condvar,
     /// The interrupt slot: which job runs on this thread, and its thread id.
     interrupt: Mutex<Interrupt>,
+    /// The interpreter this worker created for itself, if any (set once
+    /// attached): where cancellations of its jobs must be raised from.
+    own: std::sync::OnceLock<Arc<OwnInterpreter>>,
 }
 
 struct Interrupt {
@@ -278,7 +288,13 @@ impl Worker {
                 job: None,
                 abandoned: false,
             }),
+            own: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether job `id` is the one running on this worker now.
+    fn runs(&self, id: u64) -> bool {
+        self.interrupt.lock().job.as_ref().is_some_and(|r| r.id == id)
     }
 
     /// Raise `exc` in job `id` if (and only if) it is the job running on this
@@ -293,10 +309,11 @@ impl Worker {
                 // SAFETY: the GIL is held (token); `ident` was recorded by the
                 // worker thread when it attached, before any job was
                 // registered, and that thread is alive (it is running the
-                // job); `exc` is a live exception type kept alive by
-                // `ExcTypes`. SetAsyncExc takes its own reference, and drops
+                // job); the caller is inside the worker's interpreter, and
+                // `exc` is a live exception type of it, kept alive by its
+                // cache. SetAsyncExc takes its own reference, and drops
                 // the one of the exception it replaces, normally none or ours
-                // (kept alive by `ExcTypes`): only other code setting an
+                // (kept alive by the cache): only other code setting an
                 // async exception on this thread during the job could make
                 // that run a destructor under this lock.
                 unsafe { ffi::PyThreadState_SetAsyncExc(it.ident, exc) };
@@ -327,6 +344,7 @@ impl PoolShared {
                 abandoned_alive: 0,
                 started: 0,
                 start_failed: 0,
+                start_error: None,
                 threads: Vec::with_capacity(n),
                 supervisor: None,
                 respawn: Vec::new(),
@@ -363,19 +381,20 @@ impl PoolShared {
             .map_err(|e| Error::Lifecycle(format!("cannot spawn the worker pool supervisor: {e}")))?;
         self.state.lock().supervisor = Some(sup);
         let n = self.config.workers;
-        let failed = without_gil(|| {
+        let (failed, why) = without_gil(|| {
             let mut st = self.state.lock();
             while st.started + st.start_failed < n {
                 self.lifecycle.wait(&mut st);
             }
-            st.start_failed
+            (st.start_failed, st.start_error.clone())
         });
         if failed > 0 {
             // A worker found the interpreter finalising (see `worker_main`).
             interpreter::ensure_running()?;
-            return Err(Error::Lifecycle(format!(
-                "{failed} worker thread(s) could not attach a thread state"
-            )));
+            return Err(Error::Lifecycle(match why {
+                Some(why) => format!("{failed} worker thread(s) could not start: {why}"),
+                None => format!("{failed} worker thread(s) could not attach a thread state"),
+            }));
         }
         Ok(())
     }
@@ -477,15 +496,9 @@ impl PoolShared {
     /// Raise `which` in job `id` if it is running on one of the live workers.
     /// Takes the GIL (from any thread).
     pub(crate) fn interrupt_running(&self, id: u64, which: AsyncExc) -> bool {
-        crate::gil::try_with_gil(|py| {
-            let Ok(types) = ExcTypes::get_or_init(py) else {
-                return false;
-            };
-            let exc = types.ptr(which);
-            let workers: Vec<Arc<Worker>> = self.state.lock().workers.iter().flatten().cloned().collect();
-            workers.iter().any(|w| w.interrupt(py, id, exc))
-        })
-        .unwrap_or(false)
+        let workers: Vec<Arc<Worker>> = self.state.lock().workers.iter().flatten().cloned().collect();
+        let targets: Vec<(Arc<Worker>, u64)> = workers.into_iter().filter(|w| w.runs(id)).map(|w| (w, id)).collect();
+        raise_in(targets, which)
     }
 
     /// Wake the supervisor, unless `deadline` is later than its next wake-up.
@@ -594,13 +607,7 @@ impl PoolShared {
         if !fire.is_empty() {
             // Last, because it may wait for the GIL: the replacements above
             // must not depend on it.
-            let _ = crate::gil::try_with_gil(|py| {
-                if let Ok(types) = ExcTypes::get_or_init(py) {
-                    for (w, id) in &fire {
-                        w.interrupt(py, *id, types.ptr(AsyncExc::Timeout));
-                    }
-                }
-            });
+            raise_in(fire, AsyncExc::Timeout);
         }
         next
     }
@@ -633,28 +640,26 @@ impl PoolShared {
         };
         self.cancel_all(jobs, pending);
         if cancel {
-            let _ = crate::gil::try_with_gil(|py| {
-                if let Ok(types) = ExcTypes::get_or_init(py) {
-                    // Called from one of our own jobs: that job is not
-                    // interrupted (it is the one asking).
-                    // SAFETY: no preconditions (the GIL is held anyway).
-                    let caller = unsafe { ffi::PyThread_get_thread_ident() };
-                    let workers: Vec<Arc<Worker>> = self.state.lock().workers.iter().flatten().cloned().collect();
-                    for w in workers {
-                        let running = {
-                            let it = w.interrupt.lock();
-                            it.job
-                                .as_ref()
-                                .filter(|_| it.ident != caller)
-                                .map(|r| (r.id, Arc::clone(&r.core)))
-                        };
-                        if let Some((id, core)) = running {
-                            core.ctrl().request_cancel();
-                            w.interrupt(py, id, types.ptr(AsyncExc::Cancelled));
-                        }
-                    }
+            // Called from one of our own jobs: that job is not interrupted
+            // (it is the one asking).
+            // SAFETY: no preconditions.
+            let caller = unsafe { ffi::PyThread_get_thread_ident() };
+            let workers: Vec<Arc<Worker>> = self.state.lock().workers.iter().flatten().cloned().collect();
+            let mut targets = Vec::new();
+            for w in workers {
+                let running = {
+                    let it = w.interrupt.lock();
+                    it.job
+                        .as_ref()
+                        .filter(|_| it.ident != caller)
+                        .map(|r| (r.id, Arc::clone(&r.core)))
+                };
+                if let Some((id, core)) = running {
+                    core.ctrl().request_cancel();
+                    targets.push((w, id));
                 }
-            });
+            }
+            raise_in(targets, AsyncExc::Cancelled);
         }
         if current().map(|(id, _)| id) == Some(self.id) {
             // Called from one of our own jobs: waiting would wait for itself.
@@ -792,6 +797,35 @@ impl PoolShared {
 /// Find the next job for this worker: pop; else spin (if fewer than
 /// `max_spinning` workers already do) watching the lock-free queue lengths;
 /// else park on the worker's condvar. None: the pool is closed and drained.
+/// Raise `which` in each `(worker, job)` still running, from inside the
+/// worker's interpreter: the main interpreter's workers under one GIL
+/// acquisition, each worker with an interpreter of its own through a visit
+/// (a short-lived thread state there). Returns whether any was raised.
+fn raise_in(targets: Vec<(Arc<Worker>, u64)>, which: AsyncExc) -> bool {
+    let (own, main): (Vec<_>, Vec<_>) = targets.into_iter().partition(|(w, _)| w.own.get().is_some());
+    let mut raised = false;
+    if !main.is_empty() {
+        raised |= crate::gil::try_with_gil(|py| {
+            let Ok(types) = ExcTypes::get(py) else {
+                return false;
+            };
+            let exc = types.ptr(which);
+            main.iter().fold(false, |any, (w, id)| w.interrupt(py, *id, exc) || any)
+        })
+        .unwrap_or(false);
+    }
+    for (w, id) in own {
+        let Some(home) = w.own.get().cloned() else { continue };
+        raised |= home
+            .visit(move |py| match ExcTypes::get(py) {
+                Ok(types) => w.interrupt(py, id, types.ptr(which)),
+                Err(_) => false,
+            })
+            .unwrap_or(false);
+    }
+    raised
+}
+
 fn find_job(pool: &PoolShared, me: &Worker) -> Option<QueuedJob> {
     let slot = me.slot;
     let mut spun = false;
@@ -918,17 +952,27 @@ fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
     }
     // SAFETY: the interpreter is running and cannot start finalising while
     // this thread is counted as a thread-state owner (see above), which it is
-    // until `exit` drops, after the Release below. Ensure creates this
-    // thread's state and binds it to the thread (so C code calling
-    // PyGILState_Ensure here finds it) and takes the GIL.
-    let gstate = unsafe { ffi::PyGILState_Ensure() };
+    // until `exit` drops, after the detach below; this new thread has no
+    // thread state.
+    let attached = unsafe { home::attach(pool.config.home, pool.config.setup.as_ref()) };
     interpreter::leave();
+    let attached = match attached {
+        Ok(a) => a,
+        Err(e) => {
+            let mut st = pool.state.lock();
+            st.start_error.get_or_insert_with(|| e.to_string());
+            return;
+        }
+    };
+    if let Some(own) = attached.own() {
+        let _ = me.own.set(Arc::clone(own));
+    }
     // SAFETY: no preconditions; it is the id CPython records as this thread
     // state's `thread_id`, which PyThreadState_SetAsyncExc looks for.
     let ident = unsafe { ffi::PyThread_get_thread_ident() };
     me.interrupt.lock().ident = ident;
-    // SAFETY: this thread holds the GIL (Ensure above); the thread state
-    // stays ours, detached, until we restore it.
+    // SAFETY: this thread holds the GIL of its interpreter (attach); the
+    // thread state stays ours, detached, until we restore it.
     let tstate = unsafe { ffi::PyEval_SaveThread() };
     {
         let mut st = pool.state.lock();
@@ -949,10 +993,10 @@ fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
         // PyEval_SaveThread on this thread and not restored since.
         unsafe { ffi::PyEval_RestoreThread(tstate) };
     }
-    // SAFETY: matches the PyGILState_Ensure above on this thread, with the GIL
-    // held; the outermost Release clears and deletes the thread state (with
-    // the GIL held) and releases the GIL.
-    unsafe { ffi::PyGILState_Release(gstate) };
+    // SAFETY: this is the attaching thread, holding its interpreter's GIL,
+    // with no GIL scope open: delete the thread state (or end the worker's
+    // own interpreter) and release the GIL.
+    unsafe { home::detach(attached) };
     if died {
         // A panic escaped the loop (user code is contained, so this is a
         // pyhost bug): report the job it was running instead of leaving its
@@ -1005,7 +1049,7 @@ fn work(
             // (or, if abandoned, until the thread state is released).
             let count = unsafe { GilCountGuard::new() };
             let py = count.python();
-            DECREF_POOL.drain_if_dirty(py);
+            crate::interp::drain_current(py);
             run_batch(pool, me, py, first, wakes)
         };
         if abandoned {
