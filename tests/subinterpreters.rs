@@ -5,7 +5,6 @@
 
 mod common;
 
-
 #[test]
 #[cfg(not(Py_3_12))]
 fn before_3_12_creating_one_is_a_clear_error() {
