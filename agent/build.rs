@@ -14,4 +14,5 @@ fn main() {
     sources.sort();
     build.files(&sources).compile("pyhost_agent_dd");
     pyhost_build::link_python();
+    pyhost_build::use_python_cfgs();
 }

@@ -90,6 +90,31 @@ pub fn link_python() {
     }
 }
 
+/// Set the cfgs pyhost's own code uses, for this package's code too:
+/// `Py_3_8` ... `Py_3_N` (every minor version up to the one pyhost was built
+/// against) and `Py_GIL_DISABLED` for a free-threaded build, as pyo3's
+/// `use_pyo3_cfgs` does. Then `#[cfg(Py_3_12)]` guards what needs own-GIL
+/// sub-interpreters, say.
+pub fn use_python_cfgs() {
+    let py = python();
+    let minor: u32 = py
+        .version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("pyhost-build: unexpected Python version {:?}", py.version));
+    for m in 8..=14u32 {
+        println!("cargo:rustc-check-cfg=cfg(Py_3_{m})");
+        if minor >= m {
+            println!("cargo:rustc-cfg=Py_3_{m}");
+        }
+    }
+    println!("cargo:rustc-check-cfg=cfg(Py_GIL_DISABLED)");
+    if py.free_threaded {
+        println!("cargo:rustc-cfg=Py_GIL_DISABLED");
+    }
+}
+
 /// pyhost's C headers: `csrc/` (`pyhost_module.h`: `PYHOST_ADD_OBJECT_REF`
 /// and the layer's tables) and `include/` (`pyhost/py2compat.h`).
 pub fn include_dirs() -> Vec<PathBuf> {

@@ -81,6 +81,12 @@ pub fn build_python_executable() -> &'static str {
     env!("PYHOST_BUILD_PYTHON_EXECUTABLE")
 }
 
+/// The directory of the `Python.h` pyhost was compiled against, for hosts
+/// and tests that compile C extensions for the same Python.
+pub fn build_python_include() -> &'static str {
+    env!("PYHOST_BUILD_PYTHON_INCLUDE")
+}
+
 /// The name of the libpython pyhost links, as a linker takes it: `python3.11`,
 /// or `python3.13t` for a free-threaded build (`-lpython3.13t`).
 pub fn build_python_library() -> String {

@@ -224,6 +224,17 @@ impl SubInterpreter {
         self.pool.submit_with(options, f)
     }
 
+    /// Run `f` now in this interpreter on the calling thread, without
+    /// waiting for its worker (a short-lived thread state; see
+    /// [`WorkerPool::enter`]). `None` once the interpreter has ended.
+    pub fn enter<R, F>(&self, f: F) -> Option<R>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> R + Send,
+        R: Send,
+    {
+        self.pool.enter(0, f)
+    }
+
     /// The pool behind this interpreter (one worker).
     pub fn pool(&self) -> &WorkerPool {
         &self.pool
@@ -248,6 +259,15 @@ impl SubInterpreterBuilder {
     /// The owning thread's name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.pool = self.pool.name(name);
+        self
+    }
+
+    /// How long a job past its timeout may keep running before its worker is
+    /// replaced (see [`PoolBuilder::stuck_grace`](crate::worker::PoolBuilder::stuck_grace)):
+    /// the replacement joins the same interpreter, so its state survives,
+    /// and the stuck thread leaves it when its job returns.
+    pub fn stuck_grace(mut self, grace: Duration) -> Self {
+        self.pool = self.pool.stuck_grace(grace);
         self
     }
 

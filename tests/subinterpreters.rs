@@ -25,10 +25,12 @@ mod own_gil {
     use super::common;
 
     /// Tests here measure parallelism or count interpreters: one at a time.
+    /// (A failed test poisons nothing: parking_lot's mutex has no poisoning.)
     static SERIAL: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
     #[test]
     fn a_global_in_one_is_invisible_in_another() {
+        let _serial = SERIAL.lock();
         common::interp();
         let a = SubInterpreter::new().unwrap();
         let b = SubInterpreter::new().unwrap();
@@ -141,6 +143,7 @@ mod own_gil {
 
     #[test]
     fn a_failing_or_timed_out_job_leaves_the_other_interpreters_running() {
+        let _serial = SERIAL.lock();
         common::interp();
         let pool = WorkerPool::builder()
             .workers(2)
@@ -193,6 +196,7 @@ mod own_gil {
 
     #[test]
     fn a_py_cannot_be_used_in_another_interpreter() {
+        let _serial = SERIAL.lock();
         common::interp();
         let sub = SubInterpreter::new().unwrap();
         let from_main = pyhost::with_gil(|py| py.eval("['main']", None, None).unwrap().unbind());
@@ -232,6 +236,52 @@ mod own_gil {
         assert_eq!(
             pyhost::with_gil(pyhost::worker::thread_state_count),
             pyhost::with_gil(pyhost::worker::thread_state_count)
+        );
+    }
+
+    #[test]
+    fn a_stuck_job_leaves_its_interpreter_to_a_replacement_worker() {
+        let _serial = SERIAL.lock();
+        common::interp();
+        let interps = count_interpreters();
+        let sub = SubInterpreter::builder(SubInterpreterConfig::default())
+            .stuck_grace(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        sub.run(|py| py.run("import builtins; builtins.state = 'kept'", None, None))
+            .unwrap();
+        // Blocked in C: the JobTimeout cannot interrupt it.
+        let stuck = sub
+            .submit_with(JobOptions::new().timeout(Duration::from_millis(100)), |py| {
+                py.run("import time; time.sleep(1.5)", None, None)
+            })
+            .unwrap();
+        assert!(matches!(stuck.wait(), Err(JobError::TimedOut)));
+        // The replacement worker lives in the same interpreter.
+        let t0 = std::time::Instant::now();
+        let state: String = sub
+            .run(|py| py.eval("__import__('builtins').state", None, None)?.extract())
+            .unwrap();
+        assert_eq!(state, "kept");
+        assert!(
+            t0.elapsed() < Duration::from_millis(1200),
+            "the replacement waited for the stuck job"
+        );
+        assert_eq!(sub.pool().stats().workers_replaced, 1);
+        // Entering from this thread works while the stuck thread sleeps.
+        let entered = sub.enter(|py| {
+            py.eval("__import__('builtins').state", None, None)
+                .and_then(|v| v.extract::<String>())
+        });
+        assert_eq!(entered.unwrap().unwrap(), "kept");
+        assert!(
+            sub.close(Duration::from_secs(5)),
+            "the stuck thread left when its sleep ended"
+        );
+        assert_eq!(
+            count_interpreters(),
+            interps,
+            "the interpreter ended with its last thread"
         );
     }
 }

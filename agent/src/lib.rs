@@ -35,6 +35,7 @@ pub mod cache;
 pub mod check;
 pub mod config;
 pub mod host;
+pub mod isolation;
 pub mod modules;
 pub mod obfuscate;
 pub mod output;

@@ -40,8 +40,10 @@ use super::check::{
 };
 use super::config::{check_config_files, discover_check_names, load_check_configs, CheckConfig};
 use super::host::AgentHost;
+use super::isolation::{self, Isolation};
 use super::sinks::{self, LoadFailure, Report, RunReport, RunStatus, Sink, Skipped};
 use super::value::Value;
+use pyhost::worker::ShutdownMode;
 use pyhost::{JobError, JobHandle, JobOptions, Py, Python, WorkerPool};
 
 /// The Agent's default `min_collection_interval`.
@@ -64,6 +66,8 @@ pub struct SchedulerOptions {
     pub once: bool,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Where checks run (see [`crate::isolation`]).
+    pub isolation: Isolation,
 }
 
 impl SchedulerOptions {
@@ -77,6 +81,7 @@ impl SchedulerOptions {
             poll_interval: Duration::from_secs(1),
             once: false,
             duration: None,
+            isolation: Isolation::best_for_build(),
         }
     }
 }
@@ -116,6 +121,8 @@ struct Running {
 
 struct Instance {
     check: String,
+    /// Where this instance's check lives (its own interpreter, or the shared pool).
+    pool: Arc<WorkerPool>,
     index: usize,
     id: String,
     object: Arc<Py>,
@@ -130,6 +137,8 @@ struct Instance {
 
 struct CheckEntry {
     stamp: Stamp,
+    /// The check's own interpreter, if it has one (kept across reloads).
+    own: Option<Arc<WorkerPool>>,
     instances: Vec<Instance>,
     /// The load error, while the check cannot run, and when to report it again.
     broken: Option<(LoadError, Instant, Duration)>,
@@ -224,11 +233,20 @@ fn error_value(message: &str) -> Value {
     error_list(message, None)
 }
 
+/// End a check's own interpreter on another thread (its pool's shutdown
+/// waits for the thread to end the interpreter).
+fn shut_down_later(pool: Arc<WorkerPool>) {
+    let _ = std::thread::Builder::new()
+        .name("pyhost-interp-end".into())
+        .spawn(move || drop(pool));
+}
+
 /// Runs check instances on a worker pool; see the module docs.
 pub struct Scheduler {
     opts: SchedulerOptions,
     host: Arc<AgentHost>,
-    pool: WorkerPool,
+    /// The shared pool (the main interpreter).
+    pool: Arc<WorkerPool>,
     sinks: Vec<Box<dyn Sink>>,
     checks: BTreeMap<String, CheckEntry>,
     /// Instances replaced by a reload or unscheduled, whose last run is
@@ -253,7 +271,7 @@ impl Scheduler {
         Scheduler {
             opts,
             host,
-            pool,
+            pool: Arc::new(pool),
             sinks,
             checks: BTreeMap::new(),
             retired: Vec::new(),
@@ -314,9 +332,11 @@ impl Scheduler {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.collect();
-        let all_joined = self
-            .pool
-            .shutdown_timeout(pyhost::worker::ShutdownMode::Drain, Duration::from_secs(2));
+        let own: Vec<Arc<WorkerPool>> = self.checks.values_mut().filter_map(|c| c.own.take()).collect();
+        let mut all_joined = own
+            .iter()
+            .all(|p| p.shutdown_timeout(ShutdownMode::Drain, Duration::from_secs(2)));
+        all_joined &= self.pool.shutdown_timeout(ShutdownMode::Drain, Duration::from_secs(2));
         if !all_joined {
             eprintln!("WARN     pyhost: some workers are still stuck in a check; exiting without them");
         }
@@ -333,11 +353,14 @@ impl Scheduler {
     /// Load (or reload) check `name` from its configuration.
     fn load(&mut self, name: &str, reload: bool) {
         let stamp = stamp(&self.opts.conf_dir, &self.opts.checks_dir, name);
-        if let Some(old) = self.checks.remove(name) {
+        let mut own = None;
+        if let Some(mut old) = self.checks.remove(name) {
+            own = old.own.take();
             self.retire(old.instances);
         }
         let mut entry = CheckEntry {
             stamp,
+            own,
             instances: Vec::new(),
             broken: None,
         };
@@ -359,13 +382,29 @@ impl Scheduler {
             .flat_map(|c| c.instances.iter().map(move |i| interval_of(i, &c.init_config, default)))
             .next()
             .unwrap_or(default);
-        let job_name = name.to_string();
-        let result = self
-            .pool
-            .submit_with(JobOptions::new().timeout(self.opts.check_timeout), move |py| {
-                Ok(load_in_python(py, &job_name, &configs, reload, default))
-            })
-            .and_then(JobHandle::wait);
+        let mut fallback = None;
+        if self.opts.isolation == Isolation::Subinterpreter && entry.own.is_none() {
+            match isolation::own_interpreter(name, self.opts.check_timeout) {
+                Ok(pool) => entry.own = Some(Arc::new(pool)),
+                Err(e) => fallback = Some(format!("no sub-interpreter could be created: {e}")),
+            }
+        }
+        let mut result = self.load_job(entry.own.as_deref(), name, &configs, reload);
+        if let (Ok(l), Some(_)) = (&result, &entry.own) {
+            if let Err(e) = &l.module {
+                if isolation::refuses_subinterpreters(e) {
+                    // Something the check imports cannot live in a
+                    // sub-interpreter: run it in the main one, for good.
+                    fallback = Some(e.message.clone());
+                    if let Some(pool) = entry.own.take() {
+                        shut_down_later(pool);
+                    }
+                    result = self.load_job(None, name, &configs, reload);
+                }
+            }
+        }
+        let pool = entry.own.clone().unwrap_or_else(|| Arc::clone(&self.pool));
+        let interpreter = if entry.own.is_some() { "subinterpreter" } else { "main" };
         let loaded = match result {
             Ok(l) => l,
             Err(e) => {
@@ -393,6 +432,7 @@ impl Scheduler {
                     match r {
                         Ok((id, object, interval)) => entry.instances.push(Instance {
                             check: name.to_string(),
+                            pool: Arc::clone(&pool),
                             index,
                             id,
                             object: Arc::new(object),
@@ -410,6 +450,8 @@ impl Scheduler {
                     module: &module,
                     instances: entry.instances.len(),
                     reload,
+                    interpreter,
+                    fallback: fallback.as_deref(),
                 });
                 emit(&mut self.sinks, &report);
                 for (index, e) in &failed {
@@ -424,6 +466,23 @@ impl Scheduler {
             }
         }
         self.checks.insert(name.to_string(), entry);
+    }
+
+    /// Run a check's load job in its own interpreter (`own`), or on the
+    /// shared pool, bounded by the check timeout.
+    fn load_job(
+        &self,
+        own: Option<&WorkerPool>,
+        name: &str,
+        configs: &[CheckConfig],
+        reload: bool,
+    ) -> Result<Loaded, JobError> {
+        let (job_name, configs, default) = (name.to_string(), configs.to_vec(), self.opts.default_interval);
+        own.unwrap_or(&self.pool)
+            .submit_with(JobOptions::new().timeout(self.opts.check_timeout), move |py| {
+                Ok(load_in_python(py, &job_name, &configs, reload, default))
+            })
+            .and_then(JobHandle::wait)
     }
 
     fn mark_broken(&mut self, name: &str, entry: &mut CheckEntry, err: LoadError, reload: bool, every: Duration) {
@@ -464,7 +523,7 @@ impl Scheduler {
     /// until their run is reported.
     fn retire(&mut self, instances: Vec<Instance>) {
         for inst in instances {
-            self.cancel_object(Arc::clone(&inst.object));
+            self.cancel_object(&inst.pool, Arc::clone(&inst.object));
             if inst.running.is_some() {
                 self.retired.push(inst);
             }
@@ -509,7 +568,7 @@ impl Scheduler {
                 };
                 inst.runs += 1;
                 let started = Instant::now();
-                match self.pool.try_submit_with(JobOptions::new().timeout(timeout), job) {
+                match inst.pool.try_submit_with(JobOptions::new().timeout(timeout), job) {
                     Ok(handle) => {
                         inst.running = Some(Running {
                             handle,
@@ -552,7 +611,7 @@ impl Scheduler {
                     inst.check.clone(),
                     inst.index,
                     inst.id.clone(),
-                    Arc::clone(&inst.object),
+                    (Arc::clone(&inst.pool), Arc::clone(&inst.object)),
                     running,
                 ));
             }
@@ -570,7 +629,7 @@ impl Scheduler {
                     (status, outcome.errors, outcome.warnings)
                 }
                 Err(JobError::TimedOut) => {
-                    self.cancel_object(object);
+                    self.cancel_object(&object.0, object.1);
                     let msg = format!(
                         "the run passed the check timeout ({:?}) (pyhost.JobTimeout raised in it); cancel() was called",
                         self.opts.check_timeout
@@ -598,12 +657,21 @@ impl Scheduler {
 
     /// rtloader's `cancel_check`, as a job (it must not block; bounded by
     /// the timeout). Fire and forget: a failing `cancel()` has nothing left to affect.
-    fn cancel_object(&self, object: Arc<Py>) {
+    ///
+    /// A check in its own interpreter has one worker, which may be the one
+    /// stuck in the run being cancelled: `cancel()` then enters the
+    /// interpreter from a thread of its own, as rtloader calls it from
+    /// another goroutine while `run()` blocks.
+    fn cancel_object(&self, pool: &Arc<WorkerPool>, object: Arc<Py>) {
+        if !Arc::ptr_eq(pool, &self.pool) {
+            let pool = Arc::clone(pool);
+            let _ = std::thread::Builder::new()
+                .name("pyhost-cancel".into())
+                .spawn(move || pool.enter(0, move |py| cancel_check(&object.bind(py))));
+            return;
+        }
         let opts = JobOptions::new().timeout(self.opts.check_timeout);
-        if let Ok(h) = self
-            .pool
-            .try_submit_with(opts, move |py| cancel_check(&object.bind(py)))
-        {
+        if let Ok(h) = pool.try_submit_with(opts, move |py| cancel_check(&object.bind(py))) {
             drop(h);
         }
     }
@@ -615,7 +683,9 @@ impl Scheduler {
         };
         let gone: Vec<String> = self.checks.keys().filter(|k| !names.contains(k)).cloned().collect();
         for name in gone {
-            if let Some(entry) = self.checks.remove(&name) {
+            if let Some(mut entry) = self.checks.remove(&name) {
+                // Its interpreter ends once the last run in it is reported.
+                drop(entry.own.take());
                 self.retire(entry.instances);
                 emit(&mut self.sinks, &Report::Unloaded { check: &name });
             }

@@ -97,7 +97,7 @@ fn host_and_stub_aggregator_see_identical_submissions() {
     // The stub's datadog_agent reports this hostname; so does our host.
     let mut config = HostConfig::with_defaults("stubbed.hostname", &data);
     config.set("enable_metadata_collection", true);
-    let host = host::install(AgentHost::new(config).unwrap()).unwrap();
+    host::install(AgentHost::new(config).unwrap()).unwrap();
     let interp = modules::add_builtin_modules(Interpreter::builder())
         .venv(&venv)
         .add_path(&checks)
@@ -106,8 +106,7 @@ fn host_and_stub_aggregator_see_identical_submissions() {
         .unwrap();
     std::env::set_var("DDEV_SKIP_GENERIC_TAGS_CHECK", "1");
 
-    let mut ours: Vec<Value> = Vec::new();
-    interp.with_gil(|py| {
+    let ours = interp.with_gil(|py| {
         pybase::install(py).unwrap();
         // The real package, in agent mode (our modules imported), is what the checks use.
         let running: bool = py
@@ -118,19 +117,60 @@ fn host_and_stub_aggregator_see_identical_submissions() {
             .extract()
             .unwrap();
         assert!(running, "datadog_checks.base did not see the host modules");
-        for name in CHECKS {
-            let configs = load_check_configs(&conf, name).unwrap();
-            runner::run_configured(py, &host, name, &configs, TIMES, |line| {
-                // The line as run_check writes it, read back.
-                ours.push(serde_json::from_str(&serde_json::to_string(&line).unwrap()).unwrap());
-                Ok::<(), ()>(())
-            })
-            .unwrap();
-        }
+        run_all(py, &conf)
     });
-    let _ = std::fs::remove_dir_all(&data);
-
     let theirs = stub_lines(&venv, &conf, &checks);
+    compare(ours, theirs.clone());
+
+    // The same checks with each in a sub-interpreter of its own (3.12+), as
+    // `pyhost --isolation subinterpreter` runs them; a check whose imports
+    // refuse sub-interpreters runs in the main interpreter instead.
+    #[cfg(Py_3_12)]
+    {
+        let mut ours = Vec::new();
+        for name in CHECKS {
+            let sub = pyhost::SubInterpreter::builder(pyhost::SubInterpreterConfig::default())
+                .setup(|py| pybase::install(py).map(drop))
+                .build()
+                .unwrap();
+            let conf_dir = conf.clone();
+            let lines = sub.run(move |py| Ok(run_one(py, &conf_dir, name))).unwrap();
+            let refused = lines.iter().any(|l| {
+                l.get("kind").and_then(Value::as_str) == Some("load_error")
+                    && l.to_string().contains("does not support loading in subinterpreters")
+            });
+            if refused {
+                eprintln!("{name}: refused in a sub-interpreter, run in the main one");
+                ours.extend(interp.with_gil(|py| run_one(py, &conf, name)));
+            } else {
+                ours.extend(lines);
+            }
+            assert!(sub.close(std::time::Duration::from_secs(10)));
+        }
+        compare(ours, theirs);
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Every check of the fixture, `TIMES` runs each, as run_check's lines.
+fn run_all(py: pyhost::Python<'_>, conf: &Path) -> Vec<Value> {
+    CHECKS.iter().flat_map(|name| run_one(py, conf, name)).collect()
+}
+
+fn run_one(py: pyhost::Python<'_>, conf: &Path, name: &str) -> Vec<Value> {
+    let host = host::host().expect("the host is installed");
+    let configs = load_check_configs(conf, name).unwrap();
+    let mut lines = Vec::new();
+    runner::run_configured(py, host, name, &configs, TIMES, |line| {
+        // The line as run_check writes it, read back.
+        lines.push(serde_json::from_str(&serde_json::to_string(&line).unwrap()).unwrap());
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    lines
+}
+
+fn compare(ours: Vec<Value>, theirs: Vec<Value>) {
     let (ours, theirs) = (canonical(ours), canonical(theirs));
 
     // Every kind of submission is covered.

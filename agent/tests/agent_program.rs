@@ -425,6 +425,7 @@ fn help_lists_every_option_and_exits_0() {
         "--duration",
         "--once",
         "--check-timeout",
+        "--isolation",
         "--help",
         "--version",
     ] {
@@ -451,4 +452,87 @@ fn unknown_option_exits_2_naming_it() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("'--no-such-option'"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// Compile the single-phase fixture extension into `dir/legacy_ext.so`.
+#[cfg(Py_3_12)]
+fn build_legacy_ext(dir: &Path) {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/isolation/legacy_ext.c");
+    let out = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror"])
+        .arg(format!("-I{}", pyhost::interpreter::build_python_include()))
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join("legacy_ext.so"))
+        .output()
+        .expect("run the C compiler");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[cfg(Py_3_12)]
+#[test]
+fn each_check_runs_in_its_own_subinterpreter_and_a_refusing_one_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (conf, checks) = (dir.path().join("conf.d"), dir.path().join("checks.d"));
+    write(&conf.join("plain.d/conf.yaml"), "instances:\n  - {}\n");
+    write(&conf.join("legacy.d/conf.yaml"), "instances:\n  - {}\n");
+    write(
+        &checks.join("plain.py"),
+        "from checks import AgentCheck\n\nclass Plain(AgentCheck):\n    def check(self, instance):\n        \
+         import sys\n        self.gauge('plain.main', int(sys.modules['__main__'] is None))\n",
+    );
+    write(
+        &checks.join("legacy.py"),
+        "import legacy_ext\nfrom checks import AgentCheck\n\nclass Legacy(AgentCheck):\n    \
+         def check(self, instance):\n        self.gauge('legacy.answer', legacy_ext.ANSWER)\n",
+    );
+    build_legacy_ext(&checks);
+    let run = |isolation: &str| {
+        let child = pyhost(&conf, &checks, &dir.path().join("data"))
+            .args(["--once", "--output", "json", "--isolation", isolation])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_bounded(child, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (json_lines(&out.stdout), stderr)
+    };
+
+    let (lines, stderr) = run("subinterpreter");
+    let loaded = |check: &str| {
+        of_kind(&lines, "loaded")
+            .find(|v| s(v, "check") == check)
+            .unwrap_or_else(|| panic!("{check} not loaded: {lines:?}\n{stderr}"))
+            .clone()
+    };
+    assert_eq!(s(&loaded("plain"), "interpreter"), "subinterpreter");
+    let legacy = loaded("legacy");
+    assert_eq!(s(&legacy, "interpreter"), "main");
+    assert!(
+        s(&legacy, "fallback").contains("does not support loading in subinterpreters"),
+        "{legacy:?}"
+    );
+    assert_eq!(
+        stderr.matches("cannot run in a sub-interpreter").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    for check in ["plain", "legacy"] {
+        assert!(
+            of_kind(&lines, "run_result").any(|v| s(v, "check") == check && s(v, "status") == "ok"),
+            "{check} did not run: {lines:?}\n{stderr}"
+        );
+    }
+    assert!(of_kind(&lines, "series").any(|v| s(v, "name") == "legacy.answer"));
+
+    // Shared: everything in the main interpreter, nothing to fall back from.
+    let (lines, _) = run("shared");
+    assert!(of_kind(&lines, "loaded").all(|v| s(v, "interpreter") == "main" && v.get("fallback").is_none()));
+    assert_eq!(
+        of_kind(&lines, "run_result").filter(|v| s(v, "status") == "ok").count(),
+        2
+    );
 }

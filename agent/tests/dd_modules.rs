@@ -1211,3 +1211,43 @@ fn no_host_behaves_as_unset_callbacks() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("1 passed"), "the child ran the test: {text}");
 }
+
+// ---- several interpreters at once ------------------------------------------------
+
+/// Four own-GIL sub-interpreters submit through `aggregator` at the same time
+/// into the one Rust aggregator: every submission arrives, each under its
+/// check id.
+#[cfg(Py_3_12)]
+#[test]
+fn modules_record_from_several_interpreters_at_once() {
+    const N: usize = 5000;
+    let host = the_host();
+    let subs: Vec<pyhost::SubInterpreter> = (0..4).map(|_| pyhost::SubInterpreter::new().unwrap()).collect();
+    let handles: Vec<_> = subs
+        .iter()
+        .enumerate()
+        .map(|(k, sub)| {
+            sub.submit(move |py| {
+                let g = py.new_globals()?;
+                g.set_item("check_id", format!("multi-interp-{k}"))?;
+                g.set_item("n", N)?;
+                py.run(
+                    "import aggregator, datadog_agent\n\
+                     assert datadog_agent.get_hostname() == 'localfoobar'\n\
+                     for i in range(n):\n    \
+                     aggregator.submit_metric(None, check_id, aggregator.GAUGE, 'multi.metric', float(i), ['k:v'], 'h', False)\n",
+                    Some(&g),
+                    None,
+                )
+            })
+            .unwrap()
+        })
+        .collect();
+    for h in handles {
+        h.wait().unwrap();
+    }
+    for k in 0..4 {
+        let got = host.aggregator.take_submissions(&format!("multi-interp-{k}"));
+        assert_eq!(got.len(), N, "interpreter {k}");
+    }
+}

@@ -44,31 +44,41 @@ pub(crate) enum HomeKind {
     Own(SubInterpreterConfig),
 }
 
-/// A sub-interpreter owned by one worker thread, and the threads visiting it.
+/// A sub-interpreter owned by a pool slot: created by the slot's first
+/// worker, joined by a replacement (a worker abandoned in a stuck job keeps
+/// its thread state there until the job returns), and ended by the last
+/// member to leave. Other threads may visit it briefly.
 pub(crate) struct OwnInterpreter {
     id: InterpreterId,
     interp: *mut ffi::PyInterpreterState,
     life: Mutex<Life>,
-    left: Condvar,
+    changed: Condvar,
 }
 
 struct Life {
+    /// False once the last member began ending it: nobody may enter.
     open: bool,
+    /// Worker threads with a thread state in it.
+    members: usize,
+    /// Members deleting their thread state (the last one waits for them).
+    leaving: usize,
+    /// Other threads inside it right now.
     visitors: usize,
 }
 
 // SAFETY: `interp` is only used to create thread states of that interpreter
 // (`PyThreadState_New`, which may be called from any thread), and only while
-// `life` says it is open; the owner waits for visitors before ending it.
+// `life` says it is open; its last member waits for every other thread state
+// to be gone before ending it.
 unsafe impl Send for OwnInterpreter {}
 // SAFETY: as above; the rest is locks.
 unsafe impl Sync for OwnInterpreter {}
 
 impl OwnInterpreter {
-    /// Run `f` inside this interpreter from the calling thread (not its
-    /// owner): a new thread state of the interpreter, attached (taking its
-    /// GIL) for the call and deleted after. Whatever thread state the caller
-    /// had is detached meanwhile. `None` if the interpreter is ending.
+    /// Run `f` inside this interpreter from the calling thread (not one of
+    /// its workers): a new thread state of the interpreter, attached (taking
+    /// its GIL) for the call and deleted after. Whatever thread state the
+    /// caller had is detached meanwhile. `None` if the interpreter is ending.
     pub(crate) fn visit<R: Send>(&self, f: impl for<'py> FnOnce(Python<'py>) -> R + Send) -> Option<R> {
         {
             let mut life = self.life.lock();
@@ -80,17 +90,10 @@ impl OwnInterpreter {
         let interp = self.interp as usize;
         let id = self.id;
         let r = super::without_gil(move || {
-            let interp = interp as *mut ffi::PyInterpreterState;
             // SAFETY: the interpreter is alive (open, and we are counted as a
-            // visitor: the owner waits for us before ending it); this thread
-            // has no attached thread state (without_gil detached it).
-            // RestoreThread takes the interpreter's GIL.
-            let ts = unsafe { ffi::PyThreadState_New(interp) };
-            if ts.is_null() {
-                return None;
-            }
-            // SAFETY: as above; `ts` is new and not attached anywhere.
-            unsafe { ffi::PyEval_RestoreThread(ts) };
+            // visitor: its last member waits for us before ending it); this
+            // thread has no attached thread state (without_gil detached it).
+            let ts = unsafe { new_attached_tstate(interp as *mut ffi::PyInterpreterState) }?;
             let r = {
                 // SAFETY: the interpreter's GIL is held until DeleteCurrent.
                 let count = unsafe { GilCountGuard::new() };
@@ -100,29 +103,53 @@ impl OwnInterpreter {
                 interp::drain_current(py);
                 r
             };
-            // SAFETY: `ts` is this thread's current thread state, with the
-            // GIL held: clear it, then delete it, which releases the GIL.
-            unsafe {
-                ffi::PyThreadState_Clear(ts);
-                ffi::PyThreadState_DeleteCurrent();
-            }
+            // SAFETY: `ts` is this thread's current thread state, GIL held.
+            unsafe { delete_current(ts) };
             Some(r)
         });
         let mut life = self.life.lock();
         life.visitors -= 1;
-        self.left.notify_all();
+        self.changed.notify_all();
         r
     }
 
-    /// Let no new visitor in, and wait for the current ones to leave. The
-    /// owner calls this without holding the interpreter's GIL (a visitor may
-    /// be waiting for it).
-    fn close(&self) {
+    /// Count a new member (a replacement worker), unless it is ending.
+    fn join(&self) -> bool {
         let mut life = self.life.lock();
-        life.open = false;
-        while life.visitors > 0 {
-            self.left.wait(&mut life);
+        if life.open {
+            life.members += 1;
         }
+        life.open
+    }
+}
+
+/// A new thread state of `interp`, attached to the calling thread with the
+/// interpreter's GIL taken.
+///
+/// # Safety
+/// `interp` is alive for the call; the thread has no attached thread state.
+unsafe fn new_attached_tstate(interp: *mut ffi::PyInterpreterState) -> Option<*mut ffi::PyThreadState> {
+    // SAFETY: per the contract.
+    let ts = unsafe { ffi::PyThreadState_New(interp) };
+    if ts.is_null() {
+        return None;
+    }
+    // SAFETY: `ts` is new and attached nowhere; RestoreThread takes the GIL.
+    unsafe { ffi::PyEval_RestoreThread(ts) };
+    Some(ts)
+}
+
+/// Delete the calling thread's thread state `ts` (cleared first), which
+/// releases its GIL.
+///
+/// # Safety
+/// `ts` is current on this thread with its GIL held, and not the
+/// interpreter's last thread state that must end it.
+unsafe fn delete_current(ts: *mut ffi::PyThreadState) {
+    // SAFETY: per the contract.
+    unsafe {
+        ffi::PyThreadState_Clear(ts);
+        ffi::PyThreadState_DeleteCurrent();
     }
 }
 
@@ -149,19 +176,39 @@ pub(crate) fn extra_paths() -> Vec<PathBuf> {
 }
 
 /// Attach the calling thread (a new worker): a thread state in the main
-/// interpreter, or a new interpreter of its own. On success the thread holds
-/// the GIL of that interpreter. `setup` then runs in it.
+/// interpreter; or, for a pool of sub-interpreters, one in the slot's
+/// interpreter (`slot_home`, kept by a worker this one replaces) or else in a
+/// new interpreter. On success the thread holds the GIL of that interpreter,
+/// and `setup` has run in it (not again in an interpreter joined).
 ///
 /// # Safety
 /// The interpreter is running and cannot finalise meanwhile (the caller is a
 /// registered thread-state owner), and this thread has no thread state.
-pub(crate) unsafe fn attach(kind: HomeKind, setup: Option<&Setup>) -> Result<Attached> {
+pub(crate) unsafe fn attach(
+    kind: HomeKind,
+    setup: Option<&Setup>,
+    slot_home: Option<Arc<OwnInterpreter>>,
+) -> Result<Attached> {
+    let mut fresh = true;
     let attached = match kind {
         HomeKind::Main => {
             // SAFETY: per the contract. Ensure creates this thread's state,
             // binds it to the thread (so C code calling PyGILState_Ensure here
             // finds it) and takes the GIL.
             Attached::Main(unsafe { ffi::PyGILState_Ensure() })
+        }
+        HomeKind::Own(_) if slot_home.as_ref().is_some_and(|h| h.join()) => {
+            let home = slot_home.expect("checked above");
+            // SAFETY: we are counted as a member, so it stays alive; this
+            // thread has no thread state (contract).
+            if unsafe { new_attached_tstate(home.interp) }.is_none() {
+                leave(&home);
+                return Err(Error::Lifecycle(
+                    "cannot create a thread state in the worker's sub-interpreter".into(),
+                ));
+            }
+            fresh = false;
+            Attached::Own(home)
         }
         HomeKind::Own(config) => {
             config.validate()?;
@@ -185,9 +232,11 @@ pub(crate) unsafe fn attach(kind: HomeKind, setup: Option<&Setup>) -> Result<Att
                 interp: raw,
                 life: Mutex::new(Life {
                     open: true,
+                    members: 1,
+                    leaving: 0,
                     visitors: 0,
                 }),
-                left: Condvar::new(),
+                changed: Condvar::new(),
             }))
         }
     };
@@ -197,6 +246,9 @@ pub(crate) unsafe fn attach(kind: HomeKind, setup: Option<&Setup>) -> Result<Att
     let ready = (|| {
         if let Attached::Own(own) = &attached {
             interp::restore_current(own.id);
+            if !fresh {
+                return Ok(());
+            }
             crate::interpreter::append_sys_path(py, &extra_paths())?;
         }
         // Created now, so a cancellation never has to create them.
@@ -217,9 +269,17 @@ pub(crate) unsafe fn attach(kind: HomeKind, setup: Option<&Setup>) -> Result<Att
     }
 }
 
-/// Undo [`attach`]: delete the main-interpreter thread state, or end the
-/// worker's interpreter (after its visitors left, with its queued decrements
-/// applied and pyhost's objects in it released).
+/// A member that could not attach after all.
+fn leave(home: &OwnInterpreter) {
+    let mut life = home.life.lock();
+    life.members -= 1;
+    home.changed.notify_all();
+}
+
+/// Undo [`attach`]: delete the main-interpreter thread state; in a pool of
+/// sub-interpreters, delete this worker's thread state there, or, for the
+/// last member, end the interpreter (after visitors and other members left,
+/// with its queued decrements applied and pyhost's objects in it released).
 ///
 /// # Safety
 /// The calling thread is the one that attached, and holds the GIL of its
@@ -233,11 +293,36 @@ pub(crate) unsafe fn detach(attached: Attached) {
             unsafe { ffi::PyGILState_Release(gstate) };
         }
         Attached::Own(own) => {
-            // Visitors wait for this interpreter's GIL: let them in and out
-            // before ending it.
+            let last = {
+                let mut life = own.life.lock();
+                if life.members > 1 {
+                    life.members -= 1;
+                    life.leaving += 1;
+                    false
+                } else {
+                    life.open = false;
+                    true
+                }
+            };
+            if !last {
+                // SAFETY: the GIL is held (contract); another member ends the
+                // interpreter, after we are gone.
+                unsafe { delete_current(ffi::PyThreadState_Get()) };
+                let mut life = own.life.lock();
+                life.leaving -= 1;
+                own.changed.notify_all();
+                return;
+            }
+            // Visitors and leaving members wait for this interpreter's GIL:
+            // let them in and out before ending it.
             // SAFETY: the GIL is held (contract); the state is restored below.
             let tstate = unsafe { ffi::PyEval_SaveThread() };
-            own.close();
+            {
+                let mut life = own.life.lock();
+                while life.visitors > 0 || life.leaving > 0 {
+                    own.changed.wait(&mut life);
+                }
+            }
             // SAFETY: `tstate` was saved just above, on this thread.
             unsafe { ffi::PyEval_RestoreThread(tstate) };
             {

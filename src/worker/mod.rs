@@ -547,6 +547,25 @@ impl WorkerPool {
         self.shared.config.capacity
     }
 
+    /// Run `f` now, on the calling thread, in the interpreter of worker
+    /// `worker`, without waiting for that worker: the GIL of the main
+    /// interpreter for an ordinary pool (`with_gil`); for a pool of
+    /// sub-interpreters, a short-lived thread state in that worker's
+    /// interpreter (`PyThreadState_New`, then deleted), taking its GIL.
+    ///
+    /// This is how a host reaches an interpreter whose worker is busy: to
+    /// call a check's `cancel()` while its `run()` is stuck in a blocking
+    /// call, say. It costs a thread state per call (microseconds, against
+    /// tens of nanoseconds for a worker's job), and it waits for that
+    /// interpreter's GIL. `None` if the interpreter is not running.
+    pub fn enter<R, F>(&self, worker: usize, f: F) -> Option<R>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> R + Send,
+        R: Send,
+    {
+        self.shared.enter(worker, f)
+    }
+
     fn make_job<F, R>(&self, opts: JobOptions, f: F) -> (JobHandle<R>, job::QueuedJob)
     where
         F: FnOnce(Python<'_>) -> Result<R> + Send + 'static,

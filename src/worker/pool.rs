@@ -123,6 +123,9 @@ struct State {
     respawn: Vec<usize>,
     /// Spawn count per slot, for thread names.
     generation: Vec<u32>,
+    /// Per slot, the interpreter its workers live in, for a pool of
+    /// sub-interpreters: a replacement worker joins it.
+    homes: Vec<Option<Arc<OwnInterpreter>>>,
 }
 
 impl State {
@@ -349,6 +352,7 @@ impl PoolShared {
                 supervisor: None,
                 respawn: Vec::new(),
                 generation: vec![0; n],
+                homes: vec![None; n],
             }),
             lifecycle: Condvar::new(),
             shared_len: AtomicUsize::new(0),
@@ -405,12 +409,12 @@ impl PoolShared {
     fn spawn_worker(self: &Arc<Self>, slot: usize) -> Result<(), Error> {
         interpreter::register_thread_state_owner()?;
         let worker = Arc::new(Worker::new(slot));
-        let generation = {
+        let (generation, slot_home) = {
             let mut st = self.state.lock();
             st.workers[slot] = Some(Arc::clone(&worker));
             st.alive += 1;
             st.generation[slot] += 1;
-            st.generation[slot] - 1
+            (st.generation[slot] - 1, st.homes[slot].clone())
         };
         let name = if generation == 0 {
             format!("{}-{}", self.config.name, slot)
@@ -423,7 +427,7 @@ impl PoolShared {
         let spawned = catch_unwind(AssertUnwindSafe(|| {
             thread::Builder::new()
                 .name(name)
-                .spawn(move || worker_main(pool, worker))
+                .spawn(move || worker_main(pool, worker, slot_home))
         }));
         let err = match spawned {
             Ok(Ok(handle)) => {
@@ -741,6 +745,19 @@ impl PoolShared {
     }
 
     /// True once a shutdown has finished waiting.
+    /// Run `f` in worker `slot`'s interpreter on the calling thread: with the
+    /// GIL for a main-interpreter pool, through a visit for a pool of
+    /// sub-interpreters. `None` if that interpreter is not running.
+    pub(crate) fn enter<R: Send>(&self, slot: usize, f: impl for<'py> FnOnce(Python<'py>) -> R + Send) -> Option<R> {
+        match self.config.home {
+            HomeKind::Main => crate::gil::try_with_gil(f).ok(),
+            HomeKind::Own(_) => {
+                let home = self.state.lock().homes.get(slot).cloned().flatten()?;
+                home.visit(f)
+            }
+        }
+    }
+
     pub(crate) fn is_shut_down(&self) -> bool {
         self.state.lock().shut_down
     }
@@ -933,7 +950,7 @@ impl Drop for WorkerExit<'_> {
 }
 
 /// A worker thread: attach a thread state for life, run jobs, detach.
-fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
+fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>, slot_home: Option<Arc<OwnInterpreter>>) {
     let mut exit = WorkerExit {
         pool: &pool,
         me: &me,
@@ -954,7 +971,7 @@ fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
     // this thread is counted as a thread-state owner (see above), which it is
     // until `exit` drops, after the detach below; this new thread has no
     // thread state.
-    let attached = unsafe { home::attach(pool.config.home, pool.config.setup.as_ref()) };
+    let attached = unsafe { home::attach(pool.config.home, pool.config.setup.as_ref(), slot_home) };
     interpreter::leave();
     let attached = match attached {
         Ok(a) => a,
@@ -966,6 +983,7 @@ fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>) {
     };
     if let Some(own) = attached.own() {
         let _ = me.own.set(Arc::clone(own));
+        pool.state.lock().homes[me.slot] = Some(Arc::clone(own));
     }
     // SAFETY: no preconditions; it is the id CPython records as this thread
     // state's `thread_id`, which PyThreadState_SetAsyncExc looks for.

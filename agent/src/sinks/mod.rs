@@ -124,15 +124,23 @@ pub struct Loaded<'a> {
     pub instances: usize,
     /// True if this load replaced earlier code or configuration.
     pub reload: bool,
+    /// Where the check runs: `"main"` or `"subinterpreter"`.
+    pub interpreter: &'a str,
+    /// Why a check meant for a sub-interpreter runs in the main interpreter.
+    pub fallback: Option<&'a str>,
 }
 
 impl Serialize for Loaded<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut line = s.serialize_struct("Loaded", 4)?;
+        let mut line = s.serialize_struct("Loaded", 6)?;
         line.serialize_field("check", self.check)?;
         line.serialize_field("ok", &true)?;
         line.serialize_field("module", self.module)?;
         line.serialize_field("instances", &self.instances)?;
+        line.serialize_field("interpreter", self.interpreter)?;
+        if let Some(why) = self.fallback {
+            line.serialize_field("fallback", why)?;
+        }
         line.end()
     }
 }

@@ -68,10 +68,19 @@ fn log_line(line: &ReportLine<'_>) -> Option<String> {
 }
 
 fn loaded(what: &str, l: &Loaded<'_>) -> String {
-    format!(
+    let line = format!(
         "INFO     pyhost: {what} check {} from module {} ({} instance(s))",
         l.check, l.module, l.instances
-    )
+    );
+    match l.fallback {
+        Some(why) => format!(
+            "{line} in the main interpreter\nWARN     pyhost: check {} cannot run in a sub-interpreter ({why}): \
+             it runs in the main interpreter",
+            l.check
+        ),
+        None if l.interpreter == "subinterpreter" => format!("{line} in its own sub-interpreter"),
+        None => line,
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +100,8 @@ mod tests {
             module: "m",
             instances: 2,
             reload: true,
+            interpreter: "main",
+            fallback: None,
         };
         assert_eq!(
             log(Report::Loaded(l)).unwrap(),

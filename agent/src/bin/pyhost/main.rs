@@ -13,6 +13,7 @@ use clap::{Parser, ValueEnum};
 use pyhost::WorkerPool;
 use pyhost_agent::aggregator::{Aggregator, AggregatorOptions};
 use pyhost_agent::host::{self, AgentHost};
+use pyhost_agent::isolation::Isolation;
 use pyhost_agent::scheduler::{Scheduler, SchedulerOptions};
 use pyhost_agent::setup::HostSetup;
 use pyhost_agent::sinks::{DogStatsdSink, JsonSink, Sink, StderrSink, TableSink};
@@ -42,6 +43,11 @@ struct Options {
     /// A run still going after this many seconds is cancelled and reported
     #[arg(long, value_name = "SECS", value_parser = seconds, default_value = "30")]
     check_timeout: Duration,
+    /// Where checks run: all in the main interpreter, or each in its own
+    /// sub-interpreter with its own GIL (3.12+; in parallel) [default: subinterpreter
+    /// on a default build of 3.12+, else shared]
+    #[arg(long, value_enum)]
+    isolation: Option<Isolation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +124,16 @@ fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
     sched_opts.check_timeout = opts.check_timeout;
     sched_opts.once = opts.once;
     sched_opts.duration = opts.duration;
+    if let Some(isolation) = opts.isolation {
+        if isolation == Isolation::Subinterpreter && !pyhost::subinterpreter::supported() {
+            return Err(format!(
+                "--isolation subinterpreter needs Python 3.12 or newer; pyhost was built against {}",
+                pyhost::interpreter::compiled_version()
+            )
+            .into());
+        }
+        sched_opts.isolation = isolation;
+    }
     let mut scheduler = Scheduler::new(sched_opts, host.clone(), pool, sinks);
     scheduler.run(stop)?;
     // The interpreter is not finalized: a worker abandoned in a stuck check
@@ -137,7 +153,7 @@ mod tests {
     fn parses_every_option() {
         let o = parse(
             "--conf-dir c --checks-dir k --data-dir d --hostname h --workers 2 --output json \
-             --dogstatsd 127.0.0.1:8125 --duration 1.5 --once --check-timeout 3",
+             --dogstatsd 127.0.0.1:8125 --duration 1.5 --once --check-timeout 3 --isolation shared",
         )
         .unwrap();
         assert_eq!(o.setup.conf_dir(), std::path::PathBuf::from("c"));
@@ -149,6 +165,7 @@ mod tests {
         assert_eq!(o.duration, Some(Duration::from_millis(1500)));
         assert!(o.once);
         assert_eq!(o.check_timeout, Duration::from_secs(3));
+        assert_eq!(o.isolation, Some(Isolation::Shared));
     }
 
     #[test]
