@@ -43,6 +43,12 @@ fn rust_call_1int(g: &Bound<'_>) {
     black_box(g.call1((black_box(1000i64),)).unwrap().extract::<i64>().unwrap());
 }
 
+/// The same through a stored `Py`.
+#[inline(never)]
+fn rust_call_1int_py(py: pyhost::Python<'_>, g: &pyhost::Py) {
+    black_box(g.call1(py, (black_box(1000i64),)).unwrap().extract::<i64>().unwrap());
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 10 } else { 1 };
@@ -74,6 +80,20 @@ fn main() {
             c: vec![],
         },
         Op {
+            name: "call_noargs_py",
+            what: "call `f()` through a stored `Py` (`f.call0(py)`)",
+            iters: 1_000_000 / scale,
+            rust: vec![],
+            c: vec![],
+        },
+        Op {
+            name: "call_1int_py",
+            what: "call `g(1000)` through a stored `Py`, convert the result back",
+            iters: 1_000_000 / scale,
+            rust: vec![],
+            c: vec![],
+        },
+        Op {
             name: "gil_cycle_tstate",
             what: "release + re-acquire the GIL, thread keeps its thread state",
             iters: 1_000_000 / scale,
@@ -93,7 +113,7 @@ fn main() {
         // call_noargs
         let n = ops[0].iters;
         let (r, c) = with_gil(|py| {
-            let f: Bound = f.bind(py);
+            let f: Bound = f.to_bound(py);
             let r = bench_rust(n, || drop(black_box(f.call0().unwrap())));
             // SAFETY: GIL held; f is a live callable.
             let c = per_op(
@@ -108,7 +128,7 @@ fn main() {
         // call_1int
         let n = ops[1].iters;
         let (r, c) = with_gil(|py| {
-            let g: Bound = g.bind(py);
+            let g: Bound = g.to_bound(py);
             let r = bench_rust(n, || rust_call_1int(&g));
             // SAFETY: GIL held; g is a live callable.
             let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_call_1int(g.as_ptr(), n) }, n);
@@ -117,19 +137,42 @@ fn main() {
         ops[1].rust.push(r);
         ops[1].c.push(c);
 
-        // gil_cycle_tstate: this thread keeps its thread state across cycles.
+        // The same two through the stored handles (a host's usual shape).
         let n = ops[2].iters;
+        let (r, c) = with_gil(|py| {
+            let r = bench_rust(n, || drop(black_box(f.call0(py).unwrap())));
+            // SAFETY: GIL held; f is a live callable.
+            let c = per_op(
+                unsafe { pyhost_benches::c::pyhost_bench_c_call_noargs(f.as_ptr(), n) },
+                n,
+            );
+            (r, c)
+        });
+        ops[2].rust.push(r);
+        ops[2].c.push(c);
+        let n = ops[3].iters;
+        let (r, c) = with_gil(|py| {
+            let r = bench_rust(n, || rust_call_1int_py(py, &g));
+            // SAFETY: GIL held; g is a live callable.
+            let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_call_1int(g.as_ptr(), n) }, n);
+            (r, c)
+        });
+        ops[3].rust.push(r);
+        ops[3].c.push(c);
+
+        // gil_cycle_tstate: this thread keeps its thread state across cycles.
+        let n = ops[4].iters;
         let (r, c) = with_gil(|py| {
             let r = bench_rust(n, || py.allow_threads(|| black_box(())));
             // SAFETY: GIL held by this thread, as the C loop requires.
             let c = per_op(unsafe { pyhost_benches::c::pyhost_bench_c_gil_cycle_tstate(n) }, n);
             (r, c)
         });
-        ops[2].rust.push(r);
-        ops[2].c.push(c);
+        ops[4].rust.push(r);
+        ops[4].c.push(c);
 
         // gil_cycle_fresh: a new OS thread with no Python thread state.
-        let n = ops[3].iters;
+        let n = ops[5].iters;
         let (r, c) = std::thread::spawn(move || {
             let r = bench_rust(n, || {
                 with_gil(|py| {
@@ -142,8 +185,8 @@ fn main() {
         })
         .join()
         .unwrap();
-        ops[3].rust.push(r);
-        ops[3].c.push(c);
+        ops[5].rust.push(r);
+        ops[5].c.push(c);
     }
 
     println!("| op | what | C ns/op | pyhost ns/op | ratio |");

@@ -101,7 +101,7 @@ impl ToPython for Tuple<'_> {
 impl ToPython for Py {
     #[inline]
     fn to_python<'py>(&self, py: Python<'py>) -> Result<Bound<'py>> {
-        Ok(self.bind(py))
+        Ok(self.to_bound(py))
     }
 }
 

@@ -16,7 +16,9 @@ use crate::object::{Bound, Py};
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in pyhost.
-#[derive(Debug)]
+///
+/// `Debug` prints the kind and the whole message (what `fn main() ->
+/// pyhost::Result<()>` shows when it fails), not the fields.
 #[non_exhaustive]
 pub enum Error {
     /// A Python exception (raised by Python code, or made in Rust to be raised in Python).
@@ -175,6 +177,22 @@ impl fmt::Display for Error {
                  interpreters (each has its own GIL and allocator); pass Rust values, bytes or JSON text instead"
             ),
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Error::Python(_) => "Python",
+            Error::AlreadyInitialized(_) => "AlreadyInitialized",
+            Error::NotInitialized => "NotInitialized",
+            Error::Finalized => "Finalized",
+            Error::VersionMismatch { .. } => "VersionMismatch",
+            Error::Init(_) => "Init",
+            Error::Lifecycle(_) => "Lifecycle",
+            Error::CrossInterpreter { .. } => "CrossInterpreter",
+        };
+        write!(f, "{kind}: {self}")
     }
 }
 

@@ -234,7 +234,13 @@ pub(crate) fn cached<'py>(
     init: impl FnOnce(Python<'py>) -> Result<Bound<'py>>,
 ) -> Result<Bound<'py>> {
     let id = current_id();
-    let lookup = |s: &InterpState| s.cache.lock().iter().find(|(k, _)| *k == key).map(|(_, v)| v.bind(py));
+    let lookup = |s: &InterpState| {
+        s.cache
+            .lock()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_bound(py))
+    };
     if let Some(Some(found)) = with_state(id, lookup) {
         return Ok(found);
     }
@@ -242,7 +248,7 @@ pub(crate) fn cached<'py>(
     let stored = with_state(id, |s| {
         let mut cache = s.cache.lock();
         if let Some((_, v)) = cache.iter().find(|(k, _)| *k == key) {
-            return v.bind(py);
+            return v.to_bound(py);
         }
         cache.push((key, made.clone().unbind()));
         made.clone()

@@ -38,7 +38,9 @@ pub struct Bound<'py> {
 /// [`Py::bind`] panics with that message. Dropping it anywhere is fine: the
 /// decrement waits for its own interpreter. Values cross interpreters by
 /// conversion (Rust values, bytes, JSON text), never as objects.
+#[repr(C)]
 pub struct Py {
+    /// First, so `&Py` can be viewed as `&Bound` (see [`Py::bind`]).
     ptr: NonNull<ffi::PyObject>,
     interp: InterpreterId,
 }
@@ -105,13 +107,14 @@ impl Py {
         }
     }
 
-    /// A GIL-bound handle on the same object (new reference).
+    /// Borrow as a GIL-bound handle, without touching the reference count
+    /// (pyo3's `Py::bind`): the object stays alive as long as this `Py`.
     ///
     /// # Panics
     /// If `py` is another interpreter's token: objects cannot cross
     /// interpreters ([`Py::try_bind`] returns the error instead).
     #[inline]
-    pub fn bind<'py>(&self, py: Python<'py>) -> Bound<'py> {
+    pub fn bind<'a, 'py>(&'a self, py: Python<'py>) -> &'a Bound<'py> {
         match self.try_bind(py) {
             Ok(b) => b,
             Err(e) => panic!("{e}"),
@@ -121,11 +124,71 @@ impl Py {
     /// Like [`bind`](Self::bind), but a handle of another interpreter is
     /// [`Error::CrossInterpreter`] instead of a panic.
     #[inline]
-    pub fn try_bind<'py>(&self, py: Python<'py>) -> Result<Bound<'py>> {
+    pub fn try_bind<'a, 'py>(&'a self, _py: Python<'py>) -> Result<&'a Bound<'py>> {
         self.check_interpreter()?;
-        // SAFETY: GIL of the object's interpreter held (token, checked),
-        // object live while self lives.
-        Ok(unsafe { Bound::from_borrowed_ptr(py, self.ptr.as_ptr()) })
+        // SAFETY: Py is repr(C) with the non-null object pointer first, and
+        // Bound is repr(transparent) over such a pointer; the GIL of the
+        // object's interpreter is held (token, checked); the object lives as
+        // long as `self` (we own a reference), which bounds the borrow.
+        Ok(unsafe { &*(&self.ptr as *const NonNull<ffi::PyObject> as *const Bound<'py>) })
+    }
+
+    /// An owned GIL-bound handle on the same object (`Py_INCREF`).
+    ///
+    /// # Panics
+    /// If `py` is another interpreter's token (see [`Py::try_bind`]).
+    #[inline]
+    pub fn to_bound<'py>(&self, py: Python<'py>) -> Bound<'py> {
+        self.bind(py).clone()
+    }
+
+    /// `obj()`, on a stored handle.
+    #[inline]
+    pub fn call0<'py>(&self, py: Python<'py>) -> Result<Bound<'py>> {
+        self.bind(py).call0()
+    }
+
+    /// `obj(*args)`, on a stored handle.
+    #[inline]
+    pub fn call1<'py>(&self, py: Python<'py>, args: impl IntoArgs<'py>) -> Result<Bound<'py>> {
+        self.bind(py).call1(args)
+    }
+
+    /// `obj(*args, **kwargs)`, on a stored handle.
+    #[inline]
+    pub fn call<'py>(
+        &self,
+        py: Python<'py>,
+        args: impl IntoArgs<'py>,
+        kwargs: Option<&Dict<'py>>,
+    ) -> Result<Bound<'py>> {
+        self.bind(py).call(args, kwargs)
+    }
+
+    /// `obj.name()`, on a stored handle.
+    pub fn call_method0<'py>(&self, py: Python<'py>, name: &str) -> Result<Bound<'py>> {
+        self.bind(py).call_method0(name)
+    }
+
+    /// `obj.name(*args)`, on a stored handle.
+    pub fn call_method1<'py>(&self, py: Python<'py>, name: &str, args: impl IntoArgs<'py>) -> Result<Bound<'py>> {
+        self.bind(py).call_method1(name, args)
+    }
+
+    /// `obj.name(*args, **kwargs)`, on a stored handle.
+    pub fn call_method<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        args: impl IntoArgs<'py>,
+        kwargs: Option<&Dict<'py>>,
+    ) -> Result<Bound<'py>> {
+        self.bind(py).call_method(name, args, kwargs)
+    }
+
+    /// `getattr(obj, name)`, on a stored handle (a module's function, say).
+    pub fn getattr<'py>(&self, py: Python<'py>, name: &str) -> Result<Bound<'py>> {
+        self.bind(py).getattr(name)
     }
 
     /// Turn into a GIL-bound handle without touching the refcount.

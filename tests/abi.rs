@@ -70,7 +70,7 @@ fn references_taken_on_another_thread_count_too() {
     common::interp();
     let obj = with_gil(|py| py.eval("object()", None, None).unwrap().unbind());
     // Counts read through a temporary `bind`, which holds one reference too.
-    let before = with_gil(|py| refcnt(&obj.bind(py)));
+    let before = with_gil(|py| refcnt(obj.bind(py)));
     let held = std::thread::spawn(move || {
         with_gil(|py| {
             let copies: Vec<pyhost::Py> = (0..5).map(|_| obj.clone_ref(py)).collect();
@@ -81,7 +81,7 @@ fn references_taken_on_another_thread_count_too() {
     .unwrap();
     with_gil(|py| {
         assert_eq!(
-            refcnt(&held.0.bind(py)),
+            refcnt(held.0.bind(py)),
             before + 5,
             "5 copies taken on the other thread"
         );
@@ -89,7 +89,7 @@ fn references_taken_on_another_thread_count_too() {
     let (obj, copies) = held;
     with_gil(|py| {
         drop(copies);
-        assert_eq!(refcnt(&obj.bind(py)), before);
+        assert_eq!(refcnt(obj.bind(py)), before);
     });
 }
 

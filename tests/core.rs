@@ -552,3 +552,42 @@ fn dict_list_tuple_views() {
     })
     .unwrap();
 }
+
+/// A host keeps `Py` handles (a module, a function) and calls them across
+/// many GIL scopes: the borrowed `bind` and the `Py::call*` methods leave
+/// every reference count where it was.
+#[test]
+fn stored_handles_call_without_refcount_drift() {
+    common::interp();
+    let (module, func, arg) = with_gil(|py| {
+        let m = py
+            .module_from_code(
+                "def f(x=None):\n    return x\n\nclass C:\n    def m(self, a):\n        return a\n",
+                "stored.py",
+                "stored",
+            )
+            .unwrap();
+        let obj = py.eval("object()", None, None).unwrap();
+        (m.clone().unbind(), m.getattr("f").unwrap().unbind(), obj.unbind())
+    });
+    let counts = |py: pyhost::Python<'_>| -> Vec<i64> {
+        let getrefcount = py.import("sys").unwrap().getattr("getrefcount").unwrap();
+        [&module, &func, &arg]
+            .iter()
+            .map(|o| getrefcount.call1((o.bind(py),)).unwrap().extract().unwrap())
+            .collect()
+    };
+    let before = with_gil(counts);
+    for _ in 0..2000 {
+        with_gil(|py| {
+            assert!(func.call0(py).unwrap().is_none());
+            assert!(func.call1(py, (arg.bind(py),)).unwrap().is(arg.bind(py)));
+            let inst = module.getattr(py, "C").unwrap().call0().unwrap();
+            let got = inst.unbind();
+            assert!(got.call_method1(py, "m", (arg.bind(py),)).unwrap().is(arg.bind(py)));
+            let borrowed: &pyhost::Bound<'_> = func.bind(py);
+            assert!(borrowed.is_callable());
+        });
+    }
+    assert_eq!(with_gil(counts), before);
+}

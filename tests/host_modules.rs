@@ -676,3 +676,90 @@ fn host_modules_work_in_every_sub_interpreter() {
     let total: i32 = counts.into_iter().map(|h| h.wait().unwrap()).sum();
     assert_eq!(total, 60000);
 }
+
+pyhost::method_table! {
+    /// A static table written in Rust: CPython calls these entries directly.
+    static RUST_TABLE = [
+        ("noop", "noop()\n--\n\nDo nothing.", |py, args| {
+            args.no_args()?;
+            Ok(py.None())
+        }),
+        ("gauge", "gauge(name, value, tags, hostname=None)", |py, args| {
+            args.check(&["name", "value", "tags", "hostname"], 4)?;
+            let name: &str = args.get(0, "name")?;
+            let value: f64 = args.get(1, "value")?;
+            let tags: Vec<String> = args.get(2, "tags")?;
+            let host: Option<&str> = args.get_opt(3, "hostname")?;
+            (name.len() + tags.len() + host.map_or(0, str::len), value).to_python(py)
+        }),
+        ("module_name", "", |_py, args| {
+            let m = args.self_obj().expect("a module function's self is its module");
+            m.getattr("__name__")
+        }),
+        ("panic", "", |_py, _args| -> pyhost::Result<pyhost::Bound<'_>> { panic!("from a Rust table") }),
+    ];
+}
+
+#[test]
+fn static_tables_written_in_rust() {
+    interp().with_gil(|py| {
+        let m = HostModule::new("rusttable").methods(&RUST_TABLE).install(py).unwrap();
+        let g = py.new_globals().unwrap();
+        g.set_item("rusttable", &m).unwrap();
+        for check in [
+            "rusttable.noop() is None",
+            "rusttable.gauge('abc', 1.5, ['x', 'y'], 'h') == (6, 1.5)",
+            "rusttable.gauge(name='abc', value=2, tags=[], hostname=None) == (3, 2.0)",
+            "rusttable.module_name() == 'rusttable'",
+            "rusttable.noop.__self__ is rusttable",
+            "rusttable.noop.__doc__ == 'Do nothing.'",
+            "str(__import__('inspect').signature(rusttable.noop)) == '()'",
+        ] {
+            assert!(eval_bool(py, &g, check), "{check}");
+        }
+        // The same messages as the closures and the C tables give.
+        expect_err(
+            py,
+            &g,
+            "rusttable.noop(1)",
+            "TypeError",
+            "noop() takes no arguments (1 given)",
+        );
+        expect_err(
+            py,
+            &g,
+            "rusttable.gauge('a', 'x', [], 'h')",
+            "TypeError",
+            "gauge() argument 2 must be float, not str",
+        );
+        expect_err(
+            py,
+            &g,
+            "rusttable.gauge('a', 1.0, ['t', 3], 'h')",
+            "TypeError",
+            "gauge() argument 3 item 1 must be str, not int",
+        );
+        expect_err(
+            py,
+            &g,
+            "rusttable.gauge('a', 1.0)",
+            "TypeError",
+            "gauge() missing required argument 'tags' (pos 3)",
+        );
+        expect_err(
+            py,
+            &g,
+            "rusttable.gauge('a', 1.0, [], bogus=1)",
+            "TypeError",
+            "gauge() got an unexpected keyword argument 'bogus'",
+        );
+        expect_err(
+            py,
+            &g,
+            "rusttable.panic()",
+            "pyhost.PanicException",
+            "panic() panicked: from a Rust table",
+        );
+        assert_eq!(RUST_TABLE.len(), 4);
+    });
+}

@@ -214,7 +214,9 @@ mod own_gil {
         assert_eq!(back.interpreter(), sub.id());
         pyhost::with_gil(|py| {
             assert!(back.try_bind(py).is_err());
-            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(back.bind(py))));
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = back.bind(py);
+            }));
             assert!(caught.is_err(), "bind in the wrong interpreter panics");
         });
         drop(back);

@@ -564,7 +564,7 @@ impl Scheduler {
                 let object = Arc::clone(&inst.object);
                 let job = move |py: Python<'_>| {
                     let _guard = guard;
-                    Ok(run_check(&object.bind(py)))
+                    Ok(run_check(object.bind(py)))
                 };
                 inst.runs += 1;
                 let started = Instant::now();
@@ -667,11 +667,11 @@ impl Scheduler {
             let pool = Arc::clone(pool);
             let _ = std::thread::Builder::new()
                 .name("pyhost-cancel".into())
-                .spawn(move || pool.enter(0, move |py| cancel_check(&object.bind(py))));
+                .spawn(move || pool.enter(0, move |py| cancel_check(object.bind(py))));
             return;
         }
         let opts = JobOptions::new().timeout(self.opts.check_timeout);
-        if let Ok(h) = pool.try_submit_with(opts, move |py| cancel_check(&object.bind(py))) {
+        if let Ok(h) = pool.try_submit_with(opts, move |py| cancel_check(object.bind(py))) {
             drop(h);
         }
     }

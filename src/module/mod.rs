@@ -61,8 +61,12 @@
 
 mod args;
 pub mod demo;
+pub mod table;
 
 pub use args::{ArgError, Args, FromArg};
+pub use table::MethodTable;
+#[doc(hidden)]
+pub use table::{method_def, METHOD_TABLE_END};
 
 use std::any::Any;
 use std::ffi::CString;
@@ -549,6 +553,7 @@ pub struct HostModule {
     name: String,
     doc: Option<String>,
     functions: Vec<EntryRef>,
+    tables: Vec<&'static MethodTable>,
     constants: Vec<(String, Constant)>,
     exceptions: Vec<HostException>,
 }
@@ -583,6 +588,7 @@ impl HostModule {
             name: name.to_string(),
             doc: None,
             functions: Vec::new(),
+            tables: Vec::new(),
             constants: Vec::new(),
             exceptions: Vec::new(),
         }
@@ -614,6 +620,15 @@ impl HostModule {
         let doc = (!doc.is_empty()).then_some(doc);
         self.functions
             .push(EntryRef::leak(name, doc, name.to_string(), Box::new(f)));
+        self
+    }
+
+    /// Add the functions of a static table declared with
+    /// [`method_table!`](crate::method_table): each becomes a built-in
+    /// function of the module, called by CPython directly with the module as
+    /// `self` (the cost of a C method table, no closure in between).
+    pub fn methods(mut self, table: &'static MethodTable) -> Self {
+        self.tables.push(table);
         self
     }
 
@@ -668,6 +683,27 @@ impl HostModule {
         for f in &self.functions {
             let func = f.to_function(py, Some(&modname))?;
             module.setattr(f.get().name.to_str().unwrap_or(""), &func)?;
+        }
+        for table in &self.tables {
+            for def in table.entries() {
+                // SAFETY: GIL held; the def is static and never written (CPython
+                // keeps the pointer); self and module are live (PyCMethod_New
+                // increfs them).
+                let func = unsafe {
+                    Bound::from_owned_ptr_or_err(
+                        py,
+                        ffi::PyCMethod_New(
+                            def as *const ffi::PyMethodDef as *mut ffi::PyMethodDef,
+                            module.as_ptr(),
+                            modname.as_ptr(),
+                            ptr::null_mut(),
+                        ),
+                    )
+                }?;
+                // SAFETY: ml_name is a NUL-terminated static string (the macro's).
+                let name = unsafe { std::ffi::CStr::from_ptr(def.ml_name) };
+                module.setattr(name.to_str().unwrap_or(""), &func)?;
+            }
         }
         for (name, value) in &self.constants {
             match value {

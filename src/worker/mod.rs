@@ -156,7 +156,7 @@
 //! ```no_run
 //! # fn f(pool: &pyhost::worker::WorkerPool) -> Result<(), pyhost::worker::JobError> {
 //! let obj: pyhost::Py = pyhost::with_gil(|py| py.None().unbind());
-//! let back: pyhost::Py = pool.submit(move |py| Ok(obj.bind(py).unbind()))?.wait()?;
+//! let back: pyhost::Py = pool.submit(move |py| Ok(obj.clone_ref(py)))?.wait()?;
 //! # let _ = back; Ok(()) }
 //! ```
 
