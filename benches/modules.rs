@@ -11,7 +11,10 @@
 //!
 //! * C: `pyhost_bench_c` (csrc/bench_modules.c), plain C API code;
 //! * Rust, static table: `pyhost_demo` (csrc/demo_module.c + src/module/demo.rs);
-//! * Rust, closure: a [`HostModule`] function behind the shared trampoline.
+//! * Rust, closure: a [`HostModule`] function behind the shared trampoline;
+//! * Rust, macro table: the same bodies in a static table declared in this
+//!   crate with `pyhost::method_table!` (no C), the form a dependent crate
+//!   without a C toolchain uses.
 //!
 //! Controls: the empty loop, and `gauge` into a Python no-op function.
 //! Rounds are interleaved (each round runs every variant, in a rotating
@@ -63,6 +66,25 @@ fn closure_module() -> HostModule {
         })
 }
 
+pyhost::method_table! {
+    /// The demo bodies again, in a table declared here, outside pyhost.
+    static MACRO_TABLE = [
+        ("noop", "", |py, args| {
+            args.no_args()?;
+            Ok(py.None())
+        }),
+        ("gauge", "", |py, args| {
+            args.check(&["name", "value", "tags", "hostname"], 4)?;
+            let name: String = args.get(0, "name")?;
+            let value: f64 = args.get(1, "value")?;
+            let tags: Vec<String> = args.get_or(2, "tags", Vec::new())?;
+            let hostname: Option<String> = args.get_opt(3, "hostname")?;
+            drop(std::hint::black_box((name, value, tags, hostname)));
+            Ok(py.None())
+        }),
+    ];
+}
+
 fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
     let g = py.new_globals()?;
     py.run(LOOPS, Some(&g), None)?;
@@ -70,15 +92,18 @@ fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
     let c = py.import("pyhost_bench_c")?;
     let rs = py.import("pyhost_demo")?;
     let cl = py.import("pyhost_bench_rs")?;
+    let mt = py.import("pyhost_bench_macro")?;
     let mut variants = vec![
         Variant::new("empty", get("loop_empty")?, py.None()),
         Variant::new("noop_c", get("loop_noop")?, c.getattr("noop")?),
         Variant::new("noop_static", get("loop_noop")?, rs.getattr("noop")?),
         Variant::new("noop_closure", get("loop_noop")?, cl.getattr("noop")?),
+        Variant::new("noop_macro", get("loop_noop")?, mt.getattr("noop")?),
         Variant::new("gauge_py", get("loop_gauge")?, get("gauge_py")?),
         Variant::new("gauge_c", get("loop_gauge")?, c.getattr("gauge")?),
         Variant::new("gauge_static", get("loop_gauge")?, rs.getattr("gauge")?),
         Variant::new("gauge_closure", get("loop_gauge")?, cl.getattr("gauge")?),
+        Variant::new("gauge_macro", get("loop_gauge")?, mt.getattr("gauge")?),
     ];
     // For profiling one variant: PYHOST_BENCH_ONLY=gauge_closure (no table).
     if common::run_only(&mut variants, rounds, iters, || ())? {
@@ -95,14 +120,16 @@ fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
         "\npyhost host-module benchmarks: {rounds} interleaved rounds x {iters} calls, median ns per call [min-max];"
     );
     println!("net = minus the empty loop ({empty:.1} ns); ratios are Rust / C of the medians.\n");
-    println!("| op | what | C | Rust static table | ratio | net ratio | Rust closure | ratio | net ratio |");
-    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| py_loop_empty | control: one empty loop iteration | {} | | | | | | |",
+        "| op | what | C | Rust static table | ratio | net ratio | Rust closure | ratio | net ratio | Rust macro table | ratio | macro / static table |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| py_loop_empty | control: one empty loop iteration | {} | | | | | | | | | |",
         cell("empty")
     );
     println!(
-        "| gauge_py | control: the gauge call into a Python no-op (`def gauge(...): pass`) | {} | | | | | | |",
+        "| gauge_py | control: the gauge call into a Python no-op (`def gauge(...): pass`) | {} | | | | | | | | | |",
         cell("gauge_py")
     );
     for (op, what, prefix) in [
@@ -114,17 +141,21 @@ fn run(py: Python<'_>, rounds: usize, iters: usize) -> pyhost::Result<()> {
         ),
     ] {
         let (kc, ks, kl) = (format!("{prefix}_c"), format!("{prefix}_static"), format!("{prefix}_closure"));
+        let km = format!("{prefix}_macro");
         let r = |k: &str| med(k).0 / med(&kc).0;
         let rn = |k: &str| net(k) / net(&kc);
         println!(
-            "| {op} | {what} | {} | {} | {:.2} | {:.2} | {} | {:.2} | {:.2} |",
+            "| {op} | {what} | {} | {} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {} | {:.2} | {:.2} |",
             cell(&kc),
             cell(&ks),
             r(&ks),
             rn(&ks),
             cell(&kl),
             r(&kl),
-            rn(&kl)
+            rn(&kl),
+            cell(&km),
+            r(&km),
+            med(&km).0 / med(&ks).0
         );
     }
     Ok(())
@@ -136,6 +167,7 @@ fn main() {
         .add_init_func("pyhost_demo", demo::INIT)
         .add_init_func("pyhost_bench_c", pyhost_benches::c::pyhost_module_bench_c_init)
         .add_module(closure_module())
+        .add_module(HostModule::new("pyhost_bench_macro").methods(&MACRO_TABLE))
         .init()
         .expect("Python starts");
     interp

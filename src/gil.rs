@@ -285,9 +285,10 @@ impl GilCountGuard {
     /// The calling thread must hold the GIL for the guard's whole life.
     #[inline]
     pub(crate) unsafe fn new() -> GilCountGuard {
-        if !gil_is_held() {
+        if crate::interp::subinterpreters_exist() && !gil_is_held() {
             // Entered from outside pyhost (a call from Python, a worker's
-            // thread state): which interpreter is asked when needed.
+            // thread state): which interpreter is asked when needed. (With
+            // one interpreter there is nothing to ask.)
             crate::interp::reset_current();
         }
         increment_gil_count();

@@ -482,8 +482,14 @@ impl<'py> Bound<'py> {
     #[inline]
     pub fn to_str(&self) -> Result<&str> {
         if !self.is_str() {
-            return Err(Error::type_error(format!("expected str, got {}", self.type_name())));
+            return Err(type_error_expected("str", self));
         }
+        self.str_contents()
+    }
+
+    /// [`to_str`](Self::to_str) for an object already known to be a `str`.
+    #[inline(always)]
+    pub(crate) fn str_contents(&self) -> Result<&str> {
         let mut len: ffi::Py_ssize_t = 0;
         // SAFETY: a str object; the buffer is cached in the object and lives
         // as long as it does (and so as long as &self).
@@ -500,7 +506,7 @@ impl<'py> Bound<'py> {
     #[inline]
     pub fn as_bytes(&self) -> Result<&[u8]> {
         if !self.is_bytes() {
-            return Err(Error::type_error(format!("expected bytes, got {}", self.type_name())));
+            return Err(type_error_expected("bytes", self));
         }
         let mut p: *mut c_char = std::ptr::null_mut();
         let mut n: ffi::Py_ssize_t = 0;
@@ -658,7 +664,7 @@ impl<'py> Bound<'py> {
             // SAFETY: Dict is repr(transparent) over Bound.
             Ok(unsafe { &*(self as *const Bound<'py> as *const Dict<'py>) })
         } else {
-            Err(Error::type_error(format!("expected dict, got {}", self.type_name())))
+            Err(type_error_expected("dict", self))
         }
     }
 
@@ -669,7 +675,7 @@ impl<'py> Bound<'py> {
             // SAFETY: List is repr(transparent) over Bound.
             Ok(unsafe { &*(self as *const Bound<'py> as *const List<'py>) })
         } else {
-            Err(Error::type_error(format!("expected list, got {}", self.type_name())))
+            Err(type_error_expected("list", self))
         }
     }
 
@@ -680,7 +686,7 @@ impl<'py> Bound<'py> {
             // SAFETY: Tuple is repr(transparent) over Bound.
             Ok(unsafe { &*(self as *const Bound<'py> as *const Tuple<'py>) })
         } else {
-            Err(Error::type_error(format!("expected tuple, got {}", self.type_name())))
+            Err(type_error_expected("tuple", self))
         }
     }
 
@@ -721,7 +727,7 @@ macro_rules! typed_view {
         #[doc = $doc]
         #[repr(transparent)]
         #[derive(Clone)]
-        pub struct $name<'py>(Bound<'py>);
+        pub struct $name<'py>(pub(crate) Bound<'py>);
 
         impl<'py> Deref for $name<'py> {
             type Target = Bound<'py>;
@@ -911,6 +917,23 @@ impl<'py> List<'py> {
 }
 
 impl<'py> Tuple<'py> {
+    /// The items, borrowed in place (`PyTuple_GET_ITEM`): a tuple cannot
+    /// change once made, and it holds each item, so the slice is valid as
+    /// long as the tuple.
+    #[inline]
+    pub fn as_slice(&self) -> &[Bound<'py>] {
+        // SAFETY: GIL held (a Bound exists); a tuple's items are a contiguous
+        // array of live, non-NULL pointers after its header, immutable and
+        // owned by the tuple for its whole life (borrowed by &self).
+        unsafe {
+            Bound::slice_from_ptr(
+                self.py(),
+                ffi::tuple_items(self.as_ptr()),
+                ffi::PyTuple_GET_SIZE(self.as_ptr()) as usize,
+            )
+        }
+    }
+
     /// A tuple of the given objects (`PyTuple_New` + `PyTuple_SET_ITEM`).
     pub fn new(py: Python<'py>, items: &[Bound<'py>]) -> Tuple<'py> {
         // SAFETY: GIL held.
@@ -1046,7 +1069,10 @@ impl<'py> Dict<'py> {
     }
 }
 
-/// Raise `TypeError` naming what was expected, for conversions.
+/// Raise `TypeError` naming what was expected, for conversions. Cold and
+/// out of line, so the checks that call it stay small enough to inline.
+#[cold]
+#[inline(never)]
 pub(crate) fn type_error_expected(what: &str, got: &Bound<'_>) -> Error {
     Error::new(ExcKind::TypeError, format!("expected {what}, got {}", got.type_name()))
 }

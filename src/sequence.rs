@@ -16,6 +16,7 @@ use crate::object::Bound;
 
 impl<'py> Bound<'py> {
     /// `len(obj)` through the sequence protocol (`PySequence_Size`).
+    #[inline]
     pub fn sequence_len(&self) -> Result<usize> {
         // SAFETY: GIL held (a Bound exists); live object.
         let n = unsafe { ffi::PySequence_Size(self.as_ptr()) };
@@ -28,12 +29,25 @@ impl<'py> Bound<'py> {
     /// `PySequence_Fast(obj, message)`: the list or tuple itself, or a new list
     /// of the items of any other iterable; `TypeError(message)` if `obj` is not
     /// iterable.
+    #[inline]
     pub fn sequence_fast(&self, message: &CStr) -> Result<FastSequence<'py>> {
         // SAFETY: GIL held; a new reference (a list or tuple) or NULL with an exception.
         let seq =
             unsafe { Bound::from_owned_ptr_or_err(self.py(), ffi::PySequence_Fast(self.as_ptr(), message.as_ptr())) }?;
         let is_list = seq.is_list();
         Ok(FastSequence { seq, is_list })
+    }
+}
+
+impl<'py> Bound<'py> {
+    /// `tuple(obj)` (`PySequence_Tuple`): the tuple itself, or a new tuple of
+    /// the items of a list or any other iterable: a snapshot whose items can
+    /// be borrowed ([`Tuple::as_slice`]) whatever happens to the original.
+    #[inline]
+    pub fn sequence_tuple(&self) -> Result<crate::Tuple<'py>> {
+        // SAFETY: GIL held; a new reference (a tuple) or NULL with an exception.
+        let t = unsafe { Bound::from_owned_ptr_or_err(self.py(), ffi::PySequence_Tuple(self.as_ptr())) }?;
+        Ok(crate::Tuple(t))
     }
 }
 
@@ -46,6 +60,7 @@ pub struct FastSequence<'py> {
 
 impl<'py> FastSequence<'py> {
     /// View a list or tuple as a fast sequence (`None` for anything else).
+    #[inline]
     pub fn new(obj: &Bound<'py>) -> Option<FastSequence<'py>> {
         let is_list = obj.is_list();
         (is_list || obj.is_tuple()).then(|| FastSequence {
@@ -104,6 +119,7 @@ impl<'py> FastSequence<'py> {
 
     /// The items, each re-read at its turn (a list that shrinks while it is
     /// iterated ends the iteration early, as CPython's own loops do).
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = Bound<'py>> + '_ {
         (0..).map_while(move |i| self.get(i))
     }
@@ -119,48 +135,34 @@ impl<'py> FastSequence<'py> {
     pub fn as_bound(&self) -> &Bound<'py> {
         &self.seq
     }
+}
 
-    /// Run `f` holding the sequence's per-object lock on a free-threaded build
-    /// (`Py_BEGIN_CRITICAL_SECTION`, as CPython's own code does around an
-    /// in-place read of a list), so no other thread can change it meanwhile;
-    /// a plain call with the GIL. `f` must not run Python code that could
-    /// change this list: the lock does not protect against this thread.
-    #[inline]
-    pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
-        #[cfg(Py_GIL_DISABLED)]
-        if self.is_list {
-            let mut cs = std::mem::MaybeUninit::<ffi::PyCriticalSection>::uninit();
-            // SAFETY: an attached thread state; `cs` lives on this frame until
-            // End, as the macro's local does.
-            unsafe { ffi::PyCriticalSection_Begin(cs.as_mut_ptr(), self.seq.as_ptr()) };
-            struct End(*mut ffi::PyCriticalSection);
-            impl Drop for End {
-                fn drop(&mut self) {
-                    // SAFETY: begun above on this thread, ended once.
-                    unsafe { ffi::PyCriticalSection_End(self.0) };
-                }
+/// Run `f` holding `obj`'s per-object lock on a free-threaded build
+/// (`Py_BEGIN_CRITICAL_SECTION`, as CPython's own code does around an in-place
+/// read of a list), so no other thread can change it meanwhile; a plain call
+/// with the GIL. `f` must not run Python code that could change `obj`: the
+/// lock does not protect against this thread.
+#[inline(always)]
+pub(crate) fn critical_section<R>(obj: &Bound<'_>, f: impl FnOnce() -> R) -> R {
+    #[cfg(Py_GIL_DISABLED)]
+    {
+        let mut cs = std::mem::MaybeUninit::<ffi::PyCriticalSection>::uninit();
+        // SAFETY: an attached thread state; `cs` lives on this frame until
+        // End, as the macro's local does.
+        unsafe { ffi::PyCriticalSection_Begin(cs.as_mut_ptr(), obj.as_ptr()) };
+        struct End(*mut ffi::PyCriticalSection);
+        impl Drop for End {
+            fn drop(&mut self) {
+                // SAFETY: begun above on this thread, ended once.
+                unsafe { ffi::PyCriticalSection_End(self.0) };
             }
-            let _end = End(cs.as_mut_ptr());
-            return f();
         }
+        let _end = End(cs.as_mut_ptr());
         f()
     }
-
-    /// A borrowed item, without a reference of its own.
-    ///
-    /// # Safety
-    /// `i` is below the current length, and no Python code may run while the
-    /// result is used (it could remove the item from a list and free it); on
-    /// a free-threaded build, call it inside [`locked`](Self::locked).
-    #[inline]
-    pub(crate) unsafe fn get_borrowed(&self, i: usize) -> *mut ffi::PyObject {
-        // SAFETY: per the contract.
-        unsafe {
-            if self.is_list {
-                ffi::PyList_GET_ITEM(self.seq.as_ptr(), i as ffi::Py_ssize_t)
-            } else {
-                ffi::PyTuple_GET_ITEM(self.seq.as_ptr(), i as ffi::Py_ssize_t)
-            }
-        }
+    #[cfg(not(Py_GIL_DISABLED))]
+    {
+        let _ = obj;
+        f()
     }
 }

@@ -76,11 +76,11 @@ pub use python3_sys::{
     PyModule_GetDict, PyModule_NewObject, PyNumber_Index, PyObject_Call, PyObject_CallNoArgs, PyObject_DelItem,
     PyObject_GetAttr, PyObject_GetItem, PyObject_GetIter, PyObject_IsInstance, PyObject_IsSubclass, PyObject_IsTrue,
     PyObject_Repr, PyObject_RichCompareBool, PyObject_SetAttr, PyObject_SetItem, PyObject_Size, PyObject_Str,
-    PySequence_Check, PySequence_Contains, PySequence_Fast, PySequence_GetItem, PySequence_Size, PyThreadState_Clear,
-    PyThreadState_DeleteCurrent, PyThreadState_Get, PyThreadState_GetInterpreter, PyThreadState_New,
-    PyThreadState_SetAsyncExc, PyTuple_GetItem, PyTuple_New, PyTuple_Size, PyType_IsSubtype, PyUnicode_AsUTF8AndSize,
-    PyUnicode_DecodeUTF8, PyUnicode_FromStringAndSize, Py_CompileStringExFlags, Py_EndInterpreter, Py_FinalizeEx,
-    Py_GetVersion, Py_IsInitialized,
+    PySequence_Check, PySequence_Contains, PySequence_Fast, PySequence_GetItem, PySequence_Size, PySequence_Tuple,
+    PyThreadState_Clear, PyThreadState_DeleteCurrent, PyThreadState_Get, PyThreadState_GetInterpreter,
+    PyThreadState_New, PyThreadState_SetAsyncExc, PyTuple_GetItem, PyTuple_New, PyTuple_Size, PyType_IsSubtype,
+    PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8, PyUnicode_FromStringAndSize, Py_CompileStringExFlags,
+    Py_EndInterpreter, Py_FinalizeEx, Py_GetVersion, Py_IsInitialized,
 };
 
 #[allow(clippy::all, clippy::undocumented_unsafe_blocks)]

@@ -10,7 +10,7 @@ use crate::err::{Error, ExcKind, Result};
 use crate::ffi;
 use crate::gil::Python;
 use crate::object::{Bound, Dict, List, Py, Tuple};
-use crate::sequence::FastSequence;
+use crate::sequence::{critical_section, FastSequence};
 
 /// The arguments of one call to a host function.
 ///
@@ -486,7 +486,7 @@ impl<'a, 'py> FromArg<'a, 'py> for &'a str {
         if !obj.is_str() {
             return Err(ArgError::wrong_type("str", obj));
         }
-        Ok(obj.to_str()?)
+        Ok(obj.str_contents()?)
     }
 }
 
@@ -660,20 +660,41 @@ where
     /// A list or tuple whose items convert to `T`; a bad item is reported
     /// as `f() argument 3 item 1 must be str, not int`.
     fn from_arg(obj: &'a Bound<'py>) -> std::result::Result<Self, ArgError> {
-        let Some(seq) = FastSequence::new(obj) else {
+        let p = obj.as_ptr();
+        let (is_list, is_tuple) = (obj.is_list(), obj.is_tuple());
+        if !is_list && !is_tuple {
             return Err(ArgError::wrong_type("list", obj));
+        }
+        // SAFETY: GIL held (or an attached thread state); `p` is a list or
+        // tuple, read as the PyList_/PyTuple_GET_SIZE macros do.
+        let len = || unsafe {
+            (if is_list {
+                ffi::PyList_GET_SIZE(p)
+            } else {
+                ffi::PyTuple_GET_SIZE(p)
+            }) as usize
         };
-        let mut out = Vec::with_capacity(seq.len());
+        // SAFETY: as above (PyList_/PyTuple_GET_ITEM); `i` is below the
+        // length when called.
+        let item = |i: usize| unsafe {
+            if is_list {
+                ffi::PyList_GET_ITEM(p, i as ffi::Py_ssize_t)
+            } else {
+                ffi::PyTuple_GET_ITEM(p, i as ffi::Py_ssize_t)
+            }
+        };
         if !T::MAY_RUN_PYTHON {
             // Nothing can change the list during these conversions (on a
             // free-threaded build, the list's lock keeps other threads out),
             // and their results borrow nothing (T is FromArg for every 'b):
             // read the items in place.
-            return seq.locked(|| {
-                for i in 0..seq.len() {
-                    // SAFETY: i is below the length, which cannot change here.
-                    let raw = unsafe { seq.get_borrowed(i) };
-                    // SAFETY: raw is a live item, kept by the sequence.
+            return critical_section(obj, || {
+                let n = len();
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    let raw = item(i);
+                    // SAFETY: a live item, kept by the sequence, which nothing
+                    // changes while it is converted.
                     match T::from_arg(unsafe { Bound::ref_from_ptr(obj.py(), &raw) }) {
                         Ok(v) => out.push(v),
                         Err(e) => return Err(e.in_item(i)),
@@ -684,9 +705,11 @@ where
         }
         // Converting an item may run Python code (__index__, __float__) that
         // changes a list: hold each item, and re-read the length each time.
+        let seq = FastSequence::new(obj).expect("a list or tuple");
+        let mut out = Vec::with_capacity(seq.len());
         let mut i = 0;
-        while let Some(item) = seq.get(i) {
-            match T::from_arg(&item) {
+        while let Some(held) = seq.get(i) {
+            match T::from_arg(&held) {
                 Ok(v) => out.push(v),
                 Err(e) => return Err(e.in_item(i)),
             }

@@ -811,9 +811,6 @@ impl PoolShared {
 
 // ---- the worker thread ------------------------------------------------------
 
-/// Find the next job for this worker: pop; else spin (if fewer than
-/// `max_spinning` workers already do) watching the lock-free queue lengths;
-/// else park on the worker's condvar. None: the pool is closed and drained.
 /// Raise `which` in each `(worker, job)` still running, from inside the
 /// worker's interpreter: the main interpreter's workers under one GIL
 /// acquisition, each worker with an interpreter of its own through a visit
@@ -843,6 +840,9 @@ fn raise_in(targets: Vec<(Arc<Worker>, u64)>, which: AsyncExc) -> bool {
     raised
 }
 
+/// Find the next job for this worker: pop; else spin (if fewer than
+/// `max_spinning` workers already do) watching the lock-free queue lengths;
+/// else park on the worker's condvar. None: the pool is closed and drained.
 fn find_job(pool: &PoolShared, me: &Worker) -> Option<QueuedJob> {
     let slot = me.slot;
     let mut spun = false;

@@ -86,10 +86,11 @@ fn submit_metric<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py
         None => false,
     };
     let seq = TagSeq::new(&a[5])?;
-    let tags = seq.collect();
     if let Some(mtype) = MetricType::from_i32(mtype) {
-        host.aggregator
-            .submit_metric(check_id, mtype, name, value, tags.iter(), hostname, flush_first_value);
+        seq.with_tags(|tags| {
+            host.aggregator
+                .submit_metric(check_id, mtype, name, value, tags.iter(), hostname, flush_first_value)
+        });
     }
     Ok(py.None())
 }
@@ -105,9 +106,10 @@ fn submit_service_check<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bo
     let hostname = pyarg::s(&a[5], 6)?;
     let message = pyarg::s(&a[6], 7)?;
     let seq = TagSeq::new(&a[4])?;
-    let tags = seq.collect();
-    host.aggregator
-        .submit_service_check(check_id, name, status, tags.iter(), hostname, message);
+    seq.with_tags(|tags| {
+        host.aggregator
+            .submit_service_check(check_id, name, status, tags.iter(), hostname, message)
+    });
     Ok(py.None())
 }
 
@@ -138,7 +140,7 @@ fn submit_event<'py>(py: Python<'py>, args: &Args<'_, 'py>) -> Result<Bound<'py>
         raw: None,
     };
     if let Some(tags) = field("tags") {
-        event.tags = Some(TagSeq::new(&tags)?.collect().to_vec());
+        event.tags = Some(TagSeq::new(&tags)?.to_vec());
     }
     // The dict as submitted, for outputs that print events verbatim; an
     // event holding values JSON cannot express keeps only its fields.
@@ -179,7 +181,7 @@ fn histogram_bucket<'py>(py: Python<'py>, args: &Args<'_, 'py>, multiple_buckets
         Some(v) => pyarg::b(v)? != 0,
         None => false,
     };
-    let tags = TagSeq::new(&a[8])?.collect().to_vec();
+    let tags = TagSeq::new(&a[8])?.to_vec();
     host.aggregator.submit_histogram_bucket(
         check_id,
         HistogramBucket {

@@ -21,9 +21,10 @@
 //! The messages are CPython 3.11's (`Python/getargs.c`, `Objects/methodobject.c`).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use pyhost::module::Args;
-use pyhost::{Bound, Error, Result};
+use pyhost::{Bound, Error, FastSequence, Result};
 
 // ---- calling conventions -------------------------------------------------------
 
@@ -257,10 +258,10 @@ pub(super) fn must_be(iarg: usize, expected: &str, got: &Bound<'_>) -> Error {
 /// embedded null character`. `iarg` is the 1-based position for messages.
 #[inline(always)]
 pub(super) fn s<'a>(obj: &'a Bound<'_>, iarg: usize) -> Result<&'a str> {
-    if !obj.is_str() {
-        return Err(must_be(iarg, "str", obj));
-    }
-    let text = obj.to_str()?;
+    // One type check on the way that succeeds (to_str makes it).
+    let text = obj
+        .to_str()
+        .map_err(|e| if obj.is_str() { e } else { must_be(iarg, "str", obj) })?;
     if text.as_bytes().contains(&0) {
         return Err(Error::value_error("embedded null character"));
     }
@@ -352,7 +353,8 @@ fn bytes_text(b: &[u8]) -> Text<'_> {
 /// Cut at the first NUL, as the C copy (`strdup`) does.
 #[inline(always)]
 fn c_string(s: &str) -> &str {
-    match s.find('\0') {
+    match s.as_bytes().iter().position(|&b| b == 0) {
+        // A NUL byte is a character boundary in UTF-8.
         Some(end) => &s[..end],
         None => s,
     }
@@ -361,11 +363,9 @@ fn c_string(s: &str) -> &str {
 /// The text of `obj`, borrowed in place when possible.
 #[inline(always)]
 fn text_of<'a>(obj: &'a Bound<'_>) -> Text<'a> {
-    if obj.is_str() {
-        return match obj.to_str() {
-            Ok(s) => Text::Str(c_string(s)),
-            Err(_) => Text::Other,
-        };
+    // to_str fails for anything but a str that encodes.
+    if let Ok(s) = obj.to_str() {
+        return Text::Str(c_string(s));
     }
     if obj.is_bytes() {
         return match obj.as_bytes() {
@@ -388,17 +388,23 @@ pub(super) fn as_string<'a>(obj: Option<&'a Bound<'_>>) -> Option<Cow<'a, str>> 
     }
 }
 
-/// Tags kept on the stack before spilling to the heap.
+// Tag texts are copied into one reusable buffer per thread (tags are short:
+// a copy costs less than holding a reference to each item, or a snapshot of
+// the list), and read back as `&str` slices of it.
+thread_local! {
+    static TAG_TEXT: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// Tags whose end offsets fit on the stack.
 const INLINE_TAGS: usize = 16;
 
-/// A `tags` argument checked as rtloader's `py_tag_to_c` checks it, its
-/// items held (a reference each, so converting one can never free another,
-/// whatever Python code a failed conversion runs), ready to be read with
-/// [`collect`](Self::collect).
+/// A `tags` argument checked as rtloader's `py_tag_to_c` checks it, read
+/// with [`with_tags`](Self::with_tags).
 pub(super) struct TagSeq<'py> {
-    inline: [Option<Bound<'py>>; INLINE_TAGS],
-    n: usize,
-    spill: Vec<Bound<'py>>,
+    /// `PySequence_Fast(tags)` (the list or tuple itself), or `None` when empty.
+    seq: Option<FastSequence<'py>>,
+    /// `PySequence_Length(tags)`, which rtloader iterates up to.
+    len: usize,
 }
 
 impl<'py> TagSeq<'py> {
@@ -407,11 +413,6 @@ impl<'py> TagSeq<'py> {
     /// A `str` is a sequence: its characters become tags, as in rtloader.
     #[inline]
     pub(super) fn new(tags: &Bound<'py>) -> Result<TagSeq<'py>> {
-        let mut out = TagSeq {
-            inline: Default::default(),
-            n: 0,
-            spill: Vec::new(),
-        };
         if !tags.is_sequence() {
             return Err(Error::type_error("tags must be a sequence"));
         }
@@ -420,72 +421,72 @@ impl<'py> TagSeq<'py> {
             return Err(Error::runtime_error("could not compute tags length"));
         };
         if len == 0 {
-            return Ok(out);
+            return Ok(TagSeq { seq: None, len: 0 });
         }
-        // The list or tuple itself (or a new list of the items), iterated up
-        // to PySequence_Length(tags) as rtloader does.
         let seq = tags.sequence_fast(c"py_tags is not a sequence")?;
-        for item in seq.iter().take(len) {
-            if out.n < INLINE_TAGS {
-                out.inline[out.n] = Some(item);
-                out.n += 1;
-            } else {
-                out.spill.push(item);
-            }
-        }
-        Ok(out)
+        Ok(TagSeq { seq: Some(seq), len })
     }
 
-    /// The tags as `as_string` reads them, non-strings dropped, borrowed in
-    /// place from the items this sequence holds.
-    pub(super) fn collect(&self) -> TagList<'_> {
-        let mut out = TagList::new();
-        let items = self.inline[..self.n].iter().flatten().chain(self.spill.iter());
-        for item in items {
-            match text_of(item) {
-                Text::Str(s) => out.push(Cow::Borrowed(s)),
-                Text::Owned(s) => out.push(Cow::Owned(s)),
-                Text::Other => {}
+    /// Run `f` with the tags as `as_string` reads them (non-strings dropped),
+    /// each copied while its item is held: converting one item (a str that
+    /// does not encode raises, and the garbage collector may run) can never
+    /// free another one under us.
+    #[inline]
+    pub(super) fn with_tags<R>(&self, f: impl FnOnce(&TagList<'_>) -> R) -> R {
+        let mut text = TAG_TEXT.with(Cell::take);
+        text.clear();
+        let mut ends = [0usize; INLINE_TAGS];
+        let mut n = 0;
+        let mut spill = Vec::new();
+        if let Some(seq) = &self.seq {
+            for i in 0..self.len {
+                let Some(item) = seq.get(i) else { break };
+                match text_of(&item) {
+                    Text::Str(s) => text.push_str(s),
+                    Text::Owned(s) => text.push_str(&s),
+                    Text::Other => continue,
+                }
+                if n < INLINE_TAGS {
+                    ends[n] = text.len();
+                    n += 1;
+                } else {
+                    spill.push(text.len());
+                }
             }
         }
-        out
+        let list = TagList {
+            text: &text,
+            ends: &ends[..n],
+            spill: &spill,
+        };
+        let r = f(&list);
+        TAG_TEXT.with(|c| c.set(text));
+        r
+    }
+
+    /// The tags, copied out.
+    pub(super) fn to_vec(&self) -> Vec<String> {
+        self.with_tags(|tags| tags.to_vec())
     }
 }
 
-/// Tags read by [`TagSeq::collect`]: up to 16 borrowed in place on the
-/// stack, the rest (or any that had to be converted) on the heap.
+/// Tags read by [`TagSeq::with_tags`]: slices of one text buffer.
 pub(super) struct TagList<'a> {
-    inline: [&'a str; INLINE_TAGS],
-    n: usize,
-    spill: Vec<Cow<'a, str>>,
+    text: &'a str,
+    ends: &'a [usize],
+    spill: &'a [usize],
 }
 
 impl<'a> TagList<'a> {
-    fn new() -> Self {
-        TagList {
-            inline: [""; INLINE_TAGS],
-            n: 0,
-            spill: Vec::new(),
-        }
-    }
-
-    #[inline(always)]
-    fn push(&mut self, tag: Cow<'a, str>) {
-        match tag {
-            Cow::Borrowed(s) if self.n < INLINE_TAGS && self.spill.is_empty() => {
-                self.inline[self.n] = s;
-                self.n += 1;
-            }
-            other => self.spill.push(other),
-        }
-    }
-
     /// The tags, in order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        self.inline[..self.n]
-            .iter()
-            .copied()
-            .chain(self.spill.iter().map(|t| &**t))
+    pub(super) fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let text = self.text;
+        let mut start = 0;
+        self.ends.iter().chain(self.spill.iter()).map(move |&end| {
+            let tag = &text[start..end];
+            start = end;
+            tag
+        })
     }
 
     /// Owned copies.
