@@ -5,12 +5,12 @@
 //! the interpreter that made it: touching it (even its reference count) from
 //! another one, whose GIL is a different lock, is a data race. So:
 //!
-//! * every [`Py`](crate::Py) records its interpreter; binding it in another one
+//! * every [`Py`] records its interpreter; binding it in another one
 //!   is an error, and dropping it there defers the decrement to its own
 //!   interpreter's queue (drained when a thread next enters that interpreter);
 //! * Python objects pyhost creates lazily (the `PanicException` class, host
 //!   exception types, the job-cancellation classes, the type of closure-backed
-//!   functions) are cached per interpreter ([`cached`]);
+//!   functions) are cached per interpreter (`cached`);
 //! * when a sub-interpreter ends, its queue is drained and its cache dropped,
 //!   with its GIL held, before `Py_EndInterpreter`; handles still pointing into
 //!   it are then leaked, never touched.

@@ -42,7 +42,7 @@ impl<'py> Bound<'py> {
 impl<'py> Bound<'py> {
     /// `tuple(obj)` (`PySequence_Tuple`): the tuple itself, or a new tuple of
     /// the items of a list or any other iterable: a snapshot whose items can
-    /// be borrowed ([`Tuple::as_slice`]) whatever happens to the original.
+    /// be borrowed ([`Tuple::as_slice`](crate::object::Tuple::as_slice)) whatever happens to the original.
     #[inline]
     pub fn sequence_tuple(&self) -> Result<crate::Tuple<'py>> {
         // SAFETY: GIL held; a new reference (a tuple) or NULL with an exception.

@@ -8,7 +8,7 @@
 //! (an interpreter's thread state belongs to the thread that created it):
 //!
 //! * a [`SubInterpreter`] is one interpreter on one worker thread; work reaches
-//!   it as jobs, exactly like a [`WorkerPool`](crate::WorkerPool) (the same
+//!   it as jobs, exactly like a [`WorkerPool`] (the same
 //!   handles, timeouts, cancellation and shutdown);
 //! * a pool built with [`PoolBuilder::subinterpreters`](crate::worker::PoolBuilder::subinterpreters)
 //!   has one interpreter per worker, with [`PoolBuilder::setup`](crate::worker::PoolBuilder::setup)
@@ -30,7 +30,7 @@
 //! # Objects never cross interpreters
 //!
 //! Each interpreter has its own objects, allocator and GIL; touching another's
-//! object is a data race. A job receives its own [`Python`](crate::Python)
+//! object is a data race. A job receives its own [`Python`]
 //! token, and every [`Bound`](crate::Bound) is tied to a token's lifetime and
 //! is not `Send`, so an object of one interpreter cannot be written into a job
 //! for another:

@@ -71,7 +71,7 @@ pub unsafe fn PyList_GET_SIZE(op: *mut PyObject) -> Py_ssize_t {
 }
 
 /// `PyList_GET_ITEM`: a borrowed reference, no checks. On 3.13t only safe
-/// while no other thread can change the list; [`PyList_GetItemRef`] is the
+/// while no other thread can change the list; `PyList_GetItemRef` is the
 /// thread-safe form.
 #[inline(always)]
 pub unsafe fn PyList_GET_ITEM(op: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {

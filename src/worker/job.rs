@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::idle::SpinPolicy;
 use super::pool::PoolShared;
 use super::signal::{Signal, Wake};
 use super::{without_gil, AsyncExc, ExcTypes};
@@ -132,6 +133,8 @@ pub(crate) struct JobCtrl {
     pub(crate) spin: Duration,
     /// How long a polling future spins before registering its waker.
     pub(crate) async_spin: Duration,
+    /// When those budgets apply.
+    pub(crate) spin_policy: SpinPolicy,
     pub(crate) pool: Weak<PoolShared>,
 }
 
@@ -295,6 +298,7 @@ pub(crate) fn new_job<F, R>(
     timeout: Option<Duration>,
     spin: Duration,
     async_spin: Duration,
+    spin_policy: SpinPolicy,
     pool: Weak<PoolShared>,
     f: F,
 ) -> (JobHandle<R>, QueuedJob)
@@ -311,6 +315,7 @@ where
             signal: Signal::new(),
             spin,
             async_spin,
+            spin_policy,
             pool,
         },
         result: Mutex::new(None),
@@ -354,15 +359,21 @@ where
 /// A job that ended with our own cancellation exceptions is reported as
 /// such, not as an ordinary Python error.
 fn classify(py: Python<'_>, e: Error) -> JobError {
-    if let (Error::Python(exc), Ok(types)) = (&e, ExcTypes::get(py)) {
+    stop_reason(py, &e).unwrap_or(JobError::Python(e))
+}
+
+/// `Cancelled` or `TimedOut` if `e` is pyhost's `JobCancelled` or
+/// `JobTimeout` exception (raised into the job by a cancel or a deadline).
+pub(crate) fn stop_reason(py: Python<'_>, e: &Error) -> Option<JobError> {
+    if let (Error::Python(exc), Ok(types)) = (e, ExcTypes::get(py)) {
         if exc.is_instance_of(py, &types.timeout) {
-            return JobError::TimedOut;
+            return Some(JobError::TimedOut);
         }
         if exc.is_instance_of(py, &types.cancelled) {
-            return JobError::Cancelled;
+            return Some(JobError::Cancelled);
         }
     }
-    JobError::Python(e)
+    None
 }
 
 /// The result of a submitted job, to be waited for (blocking) or awaited
@@ -413,7 +424,7 @@ impl<R: Send + 'static> JobHandle<R> {
     pub fn wait(self) -> Result<R, JobError> {
         let ctrl = &self.shared.ctrl;
         if !ctrl.signal.is_set() {
-            without_gil(|| ctrl.signal.wait(ctrl.spin, None));
+            without_gil(|| ctrl.signal.wait(ctrl.spin_policy.budget(ctrl.spin), None));
         }
         self.shared.take()
     }
@@ -427,7 +438,8 @@ impl<R: Send + 'static> JobHandle<R> {
     pub fn wait_timeout(self, timeout: Duration) -> Result<R, JobError> {
         let ctrl = &self.shared.ctrl;
         let deadline = Instant::now() + timeout;
-        let done = ctrl.signal.is_set() || without_gil(|| ctrl.signal.wait(ctrl.spin, Some(deadline)));
+        let done = ctrl.signal.is_set()
+            || without_gil(|| ctrl.signal.wait(ctrl.spin_policy.budget(ctrl.spin), Some(deadline)));
         if !done {
             let core: &dyn JobCore = &*self.shared;
             core.expire();
@@ -462,7 +474,10 @@ impl<R: Send + 'static> Future for JobHandle<R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let ctrl = &self.shared.ctrl;
-        match ctrl.signal.poll(cx, ctrl.async_spin) {
+        if ctrl.signal.is_set() {
+            return Poll::Ready(self.shared.take());
+        }
+        match ctrl.signal.poll(cx, ctrl.spin_policy.budget(ctrl.async_spin)) {
             Poll::Ready(()) => Poll::Ready(self.shared.take()),
             Poll::Pending => Poll::Pending,
         }

@@ -51,8 +51,22 @@
 //! 20 us); at most half the CPUs' worth of waiters spin at once, so many
 //! waiters do not starve the workers. Under steady load a round trip is then
 //! a few cache-line transfers (about 1 us here, against 20-100 us parked);
-//! an idle pool is parked (no timers, no polling). A worker that holds the
-//! GIL runs up to [`PoolBuilder::max_batch`] ready jobs before releasing it.
+//! an idle pool is parked (no timers, no polling).
+//!
+//! Spinning only pays while a CPU is free to spin on. By default
+//! ([`SpinPolicy::IdleCpu`]) nobody spins while other processes keep the
+//! machine's CPUs busy (measured every 100 ms, see [`spare_cpu`]): on a
+//! loaded host the spinner would take CPU from the application being
+//! monitored, or from the very worker it waits for.
+//! [`PoolBuilder::spin_policy`]`(SpinPolicy::Always)` spins regardless.
+//!
+//! # Bursts
+//!
+//! A worker that holds the GIL runs up to [`PoolBuilder::max_batch`] ready
+//! jobs before releasing it (`usize::MAX`: while the queue is non-empty).
+//! [`WorkerPool::submit_batch`] makes a burst certain to run under one GIL
+//! acquisition on one worker, with one wake-up for its waiter (a quarter of
+//! the cost per job of submitting the same jobs one by one, here).
 //!
 //! # Backpressure
 //!
@@ -151,7 +165,7 @@
 //! });
 //! ```
 //!
-//! Send a [`Py`] (or plain Rust data) instead:
+//! Send a [`Py`](crate::Py) (or plain Rust data) instead:
 //!
 //! ```no_run
 //! # fn f(pool: &pyhost::worker::WorkerPool) -> Result<(), pyhost::worker::JobError> {
@@ -160,7 +174,9 @@
 //! # let _ = back; Ok(()) }
 //! ```
 
+mod batch;
 mod home;
+mod idle;
 mod job;
 mod pool;
 mod signal;
@@ -171,6 +187,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use idle::{spare_cpu, SpinPolicy};
 pub use job::{CancelHandle, JobError, JobHandle, SubmitFuture};
 
 use home::HomeKind;
@@ -386,6 +403,7 @@ impl Default for PoolBuilder {
                 spin: Duration::from_micros(50),
                 async_spin: Duration::from_micros(20),
                 max_spinning: 1,
+                spin_policy: SpinPolicy::IdleCpu,
                 stuck_grace: Duration::from_millis(100),
                 max_batch: 32,
                 home: HomeKind::Main,
@@ -431,6 +449,14 @@ impl PoolBuilder {
     /// the CPUs' worth of waiters spin at once; the others park at once.
     pub fn async_spin(mut self, budget: Duration) -> Self {
         self.config.async_spin = budget;
+        self
+    }
+
+    /// When the spin budgets apply: [`SpinPolicy::IdleCpu`] (the default)
+    /// spins only while the machine has a spare CPU to spin on, measured
+    /// every 100 ms; [`SpinPolicy::Always`] spins whatever the load.
+    pub fn spin_policy(mut self, policy: SpinPolicy) -> Self {
+        self.config.spin_policy = policy;
         self
     }
 
@@ -577,6 +603,7 @@ impl WorkerPool {
             opts.timeout,
             c.spin,
             c.async_spin,
+            c.spin_policy,
             Arc::downgrade(&self.shared),
             f,
         )
@@ -602,7 +629,8 @@ impl WorkerPool {
         match self.shared.offer(job, opts.worker, true)? {
             None => Ok(handle),
             Some(ticket) => {
-                let spin = self.shared.config.spin;
+                let c = &self.shared.config;
+                let spin = c.spin_policy.budget(c.spin);
                 without_gil(|| ticket.signal.wait(spin, None));
                 if ticket.admitted() {
                     Ok(handle)

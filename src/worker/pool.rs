@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::home::{self, HomeKind, OwnInterpreter, Setup};
+use super::idle::SpinPolicy;
 use super::job::{JobCore, JobError, Outcome, QueuedJob, Ticket, CANCELLED, DONE, QUEUED, RUNNING, TIMED_OUT};
 use super::signal::{spin_until, Wake};
 use super::{without_gil, AsyncExc, ExcTypes, PoolStats};
@@ -62,6 +63,7 @@ pub(crate) struct Config {
     pub(crate) spin: Duration,
     pub(crate) async_spin: Duration,
     pub(crate) max_spinning: usize,
+    pub(crate) spin_policy: SpinPolicy,
     pub(crate) stuck_grace: Duration,
     pub(crate) max_batch: usize,
     /// Which interpreter the workers live in.
@@ -858,10 +860,15 @@ fn find_job(pool: &PoolShared, me: &Worker) -> Option<QueuedJob> {
         if st.closed && st.overflow.is_empty() {
             return None;
         }
-        if !spun && !st.closed && st.spinning < pool.config.max_spinning && !pool.config.spin.is_zero() {
+        let budget = if !spun && !st.closed && st.spinning < pool.config.max_spinning {
+            pool.config.spin_policy.budget(pool.config.spin)
+        } else {
+            Duration::ZERO
+        };
+        if !budget.is_zero() {
             st.spinning += 1;
             MutexGuard::unlocked(&mut st, || {
-                spin_until(pool.config.spin, || {
+                spin_until(budget, || {
                     pool.shared_len.load(Ordering::Relaxed) > 0
                         || pool.private_len[slot].load(Ordering::Relaxed) > 0
                         || pool.closed.load(Ordering::Relaxed)
