@@ -336,3 +336,21 @@ pub fn error_list(message: &str, traceback: Option<&str>) -> Value {
     entry.insert("traceback", traceback.unwrap_or(""));
     Value::Array(vec![entry])
 }
+
+/// Remove a check's modules (`NAME`, `datadog_checks.NAME` and their
+/// submodules) from `sys.modules` and invalidate the import caches, so the
+/// next [`load_check_class`] reads the files again: a hot reload.
+pub fn forget_check_modules(py: Python<'_>, name: &str) -> Result<()> {
+    // The name is passed as a variable, never pasted into the source.
+    let globals = py.new_globals()?;
+    globals.set_item("_n", name)?;
+    py.run(
+        "import sys, importlib\n\
+         for _k in [k for k in list(sys.modules) if k in (_n, 'datadog_checks.' + _n) \
+         or k.startswith(_n + '.') or k.startswith('datadog_checks.' + _n + '.')]:\n    \
+         del sys.modules[_k]\n\
+         importlib.invalidate_caches()\n",
+        Some(&globals),
+        None,
+    )
+}

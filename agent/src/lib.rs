@@ -39,6 +39,7 @@ pub mod isolation;
 pub mod modules;
 pub mod obfuscate;
 pub mod output;
+pub mod process;
 pub mod pybase;
 pub mod runner;
 pub mod scheduler;

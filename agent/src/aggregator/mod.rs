@@ -260,6 +260,26 @@ impl Aggregator {
         self.push(check_id, Submission::Log { line: line.to_owned() });
     }
 
+    /// Record a submission made elsewhere (a worker process), exactly as if
+    /// the check had made it here: a metric keeps its timestamp, metadata
+    /// updates the latest values.
+    pub fn replay(&self, check_id: &str, sub: Submission) {
+        match sub {
+            Submission::Metric(m) => self.submit_metric_at(
+                check_id,
+                m.mtype,
+                &m.name,
+                m.value,
+                &m.tags,
+                &m.hostname,
+                m.flush_first_value,
+                m.timestamp,
+            ),
+            Submission::Metadata { name, value } => self.set_check_metadata(check_id, &name, &value),
+            other => self.push(check_id, other),
+        }
+    }
+
     fn push(&self, check_id: &str, sub: Submission) {
         if !self.opts.keep_raw && !self.opts.aggregate {
             return;
