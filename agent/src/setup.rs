@@ -85,6 +85,27 @@ impl HostSetup {
         Ok(HostConfig::with_defaults(&self.hostname(), &data_dir))
     }
 
+    /// These options as command-line arguments, with the directories
+    /// resolved (what a worker process is started with).
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--conf-dir".into(),
+            self.conf_dir().into(),
+            "--checks-dir".into(),
+            self.checks_dir().into(),
+        ];
+        if let Some(v) = &self.venv {
+            args.extend(["--venv".into(), v.into()]);
+        }
+        if let Some(d) = &self.data_dir {
+            args.extend(["--data-dir".into(), d.into()]);
+        }
+        if let Some(h) = &self.hostname {
+            args.extend(["--hostname".into(), h.into()]);
+        }
+        args
+    }
+
     /// An interpreter builder with the built-in modules registered, the
     /// checks directory on `sys.path` and the virtual environment, if any.
     pub fn interpreter(&self, program_name: &str) -> Result<Builder, String> {

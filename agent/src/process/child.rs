@@ -76,6 +76,31 @@ struct State {
     seq: u64,
 }
 
+/// The worker role's command line: `pyhost __worker [OPTIONS]`, the
+/// agent's own setup options (checks directory, virtual environment).
+#[derive(Debug, clap::Parser)]
+#[command(name = "pyhost __worker")]
+struct WorkerArgs {
+    #[command(flatten)]
+    setup: HostSetup,
+}
+
+/// The first argument that selects the worker role.
+pub const WORKER_ROLE: &str = "__worker";
+
+/// If this process was started in the worker role (`argv[1]` is
+/// [`WORKER_ROLE`]), run it and return its exit code; otherwise `None`.
+/// The agent's `main` calls this first.
+pub fn main_if_worker() -> Option<ExitCode> {
+    let mut args = std::env::args_os();
+    let program = args.next()?;
+    if args.next()? != WORKER_ROLE {
+        return None;
+    }
+    let parsed = <WorkerArgs as clap::Parser>::parse_from(std::iter::once(program).chain(args));
+    Some(worker_main(&parsed.setup))
+}
+
 /// Run the worker role until standard input closes. `setup` is the agent's
 /// (checks directory, virtual environment); the host configuration comes in
 /// the first request.

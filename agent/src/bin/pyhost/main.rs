@@ -69,6 +69,10 @@ fn seconds(v: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    // `pyhost __worker`: a worker process of `--isolation process`.
+    if let Some(code) = pyhost_agent::process::child::main_if_worker() {
+        return code;
+    }
     // Usage errors exit 2 and --help/--version exit 0, as clap does.
     let opts = Options::parse();
     match run(opts) {
