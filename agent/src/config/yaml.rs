@@ -713,7 +713,7 @@ mod tests {
         match &e {
             ConfigError::OverBudget { line, message, .. } => {
                 assert!(
-                    message.contains("1000000 nodes") && message.contains("--yaml-max-nodes"),
+                    message.contains("500000 nodes") && message.contains("--yaml-max-nodes"),
                     "{e}"
                 );
                 assert!(*line >= 6, "the position of the alias that passed it: {e}");
