@@ -143,13 +143,23 @@ fn eight_mixed_checks_report_every_run_and_memory_stays_flat() {
     let expected = secs / INTERVAL;
     for (name, _) in CHECKS {
         let mine: Vec<&Value> = runs.iter().filter(|v| s(v, "check") == *name).collect();
-        let numbers: Vec<i64> = mine.iter().filter_map(|v| v.get("run").and_then(Value::as_i64)).collect();
+        let numbers: Vec<i64> = mine
+            .iter()
+            .filter_map(|v| v.get("run").and_then(Value::as_i64))
+            .collect();
         let n = numbers.len() as i64;
         assert_eq!(numbers, (1..=n).collect::<Vec<_>>(), "{name}: run numbers");
-        assert!(n as f64 >= 0.8 * expected, "{name}: {n} runs, expected about {expected}");
+        assert!(
+            n as f64 >= 0.8 * expected,
+            "{name}: {n} runs, expected about {expected}"
+        );
         for v in &mine {
             let run = v.get("run").and_then(Value::as_i64).unwrap();
-            let want = if *name == "flaky" && run % 5 == 0 { "error" } else { "ok" };
+            let want = if *name == "flaky" && run % 5 == 0 {
+                "error"
+            } else {
+                "ok"
+            };
             assert_eq!(s(v, "status"), want, "{name} run {run}: {v}");
         }
     }
