@@ -37,6 +37,8 @@
 //! * [`SubInterpreter`], [`subinterpreter`]: interpreters with their own GIL
 //!   (3.12+), each on its own thread, running Python in parallel; [`interp`]:
 //!   which interpreter an object belongs to.
+//! * [`crash`]: what each thread was running, printed with the Python
+//!   tracebacks when a fatal signal ends the process.
 //!
 //! ## GIL rules
 //!
@@ -52,6 +54,7 @@ pub mod ffi;
 
 mod code;
 mod conv;
+pub mod crash;
 mod err;
 pub mod gil;
 pub mod interp;

@@ -69,6 +69,8 @@ fn run(opts: Options) -> Result<bool, Box<dyn std::error::Error>> {
     let host = host::install(AgentHost::new(setup.host_config("run_check")?)?)
         .map_err(|_| "the agent host was already installed")?;
     let interp = HostSetup::start(setup.interpreter("run_check")?)?;
+    // YAML budgets, context limit, crash report, child reaper.
+    let _guards = setup.limits.install(&host)?;
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

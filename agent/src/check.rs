@@ -117,7 +117,14 @@ pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<Check
         Ok(m) => (wheel, m),
         Err(e) if is_missing_module(&e, &wheel) => match py.import(name) {
             Ok(m) => (name.to_string(), m),
-            Err(e) => return Err(LoadError::from_python(&format!("unable to import module '{name}'"), &e)),
+            Err(e) => {
+                if is_missing_module(&e, name) {
+                    if let Some(why) = unreadable_module_file(py, name) {
+                        return Err(LoadError::new(format!("unable to import module '{name}': {why}")));
+                    }
+                }
+                return Err(LoadError::from_python(&format!("unable to import module '{name}'"), &e));
+            }
         },
         Err(e) => {
             return Err(LoadError::from_python(
@@ -144,6 +151,22 @@ pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<Check
         module: module.unbind(),
         class: class.unbind(),
         version,
+    })
+}
+
+/// Why Python's import found no module `name` although a `NAME.py` is on
+/// `sys.path`: the finder skips entries that are not regular files (a
+/// directory, a dangling symlink, a FIFO) and says only "No module named".
+/// The first such entry and its OS error, naming the path.
+fn unreadable_module_file(py: Python<'_>, name: &str) -> Option<String> {
+    let path = py.import("sys").and_then(|s| s.getattr("path")).ok()?;
+    let dirs: Vec<String> = path.extract().ok()?;
+    dirs.iter().find_map(|dir| {
+        let file = std::path::Path::new(if dir.is_empty() { "." } else { dir }).join(format!("{name}.py"));
+        std::fs::symlink_metadata(&file).ok()?;
+        crate::config::open_regular_file(&file)
+            .err()
+            .map(|e| format!("{}: {e}", file.display()))
     })
 }
 

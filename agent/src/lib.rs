@@ -16,6 +16,8 @@
 //! * [`config`]: the `conf.d` layout and the host's own configuration
 //!   (YAML, read by the PyYAML-compatible loader in `config/yaml.rs`);
 //! * [`host`]: the services the built-in modules read (installed once);
+//! * [`containment`]: what keeps a check's faults its own (crash report
+//!   labels, stdout to the log, child reaper, read-only modules, limits);
 //! * [`modules`]: the built-in modules themselves (`aggregator`,
 //!   `datadog_agent`, `_util`, ...);
 //! * [`value`]: the data value YAML documents, JSON payloads and Python
@@ -34,6 +36,7 @@ pub mod aggregator;
 pub mod cache;
 pub mod check;
 pub mod config;
+pub mod containment;
 pub mod host;
 pub mod isolation;
 pub mod modules;

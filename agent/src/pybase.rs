@@ -1,7 +1,9 @@
 //! The Python base package shipped inside the library: `checks`
-//! (`from checks import AgentCheck`) and its fallback `checks.stubs`,
-//! compiled into the binary from `python/checks/` so checks run with no
-//! Python package installed.
+//! (`from checks import AgentCheck`), its fallback `checks.stubs`, and
+//! `checks._guards` (the host's guards: stdout to the log, read-only
+//! built-in modules, `Popen` children registered; see
+//! [`containment`](crate::containment)), compiled into the binary from
+//! `python/checks/` so checks run with no Python package installed.
 
 use pyhost::{Bound, Python, Result};
 
@@ -33,13 +35,20 @@ pub const MODULES: &[EmbeddedModule] = &[
         source: include_str!("../python/checks/__init__.py"),
         is_package: true,
     },
+    EmbeddedModule {
+        name: "checks._guards",
+        filename: "<pyhost>/checks/_guards.py",
+        source: include_str!("../python/checks/_guards.py"),
+        is_package: false,
+    },
 ];
 
 /// Install the base package in `sys.modules`, so `import checks` works
 /// without files, and register the sources with `linecache` so tracebacks
 /// through the base show their lines. Install it after the host modules
 /// are importable: the package decides `AGENT_RUNNING` when it runs.
-/// A module that fails to run is removed from `sys.modules` again.
+/// A module that fails to run is removed from `sys.modules` again. Then
+/// the guards are installed in this interpreter (`checks._guards.install`).
 pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
     let linecache = py.import("linecache")?.getattr("cache")?;
     let mut package = None;
@@ -56,8 +65,9 @@ pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
         }
     }
     let package = package.expect("MODULES contains the package");
-    let stubs = py.import("sys")?.getattr("modules")?.get_item("checks.stubs")?;
-    package.setattr("stubs", stubs)?;
+    let modules = py.import("sys")?.getattr("modules")?;
+    package.setattr("stubs", modules.get_item("checks.stubs")?)?;
+    crate::containment::install_in_interpreter(py, &modules.get_item("checks._guards")?)?;
     Ok(package)
 }
 
@@ -68,7 +78,7 @@ mod tests {
     #[test]
     fn sources_are_embedded_and_ordered() {
         let names: Vec<&str> = MODULES.iter().map(|m| m.name).collect();
-        assert_eq!(names, ["checks.stubs", "checks"]);
+        assert_eq!(names, ["checks.stubs", "checks", "checks._guards"]);
         let pkg = &MODULES[1];
         assert!(pkg.is_package && pkg.source.contains("class AgentCheck("));
         // The package must reach its fallback by absolute import: the

@@ -39,6 +39,7 @@ use super::check::{
     cancel_check, check_id, error_list, instantiate, load_check_class, run_check, LoadError, RunOutcome,
 };
 use super::config::{check_config_files, discover_check_names, load_check_configs, CheckConfig};
+use super::containment::RunScope;
 use super::host::AgentHost;
 use super::isolation::{self, Isolation};
 use super::sinks::{self, LoadFailure, Report, RunReport, RunStatus, Sink, Skipped};
@@ -480,6 +481,7 @@ impl Scheduler {
         let (job_name, configs, default) = (name.to_string(), configs.to_vec(), self.opts.default_interval);
         own.unwrap_or(&self.pool)
             .submit_with(JobOptions::new().timeout(self.opts.check_timeout), move |py| {
+                let _scope = RunScope::load(&job_name);
                 Ok(load_in_python(py, &job_name, &configs, reload, default))
             })
             .and_then(JobHandle::wait)
@@ -562,8 +564,10 @@ impl Scheduler {
                 inst.busy.store(true, Ordering::Release);
                 let guard = BusyGuard(Arc::clone(&inst.busy));
                 let object = Arc::clone(&inst.object);
+                let (check, index, id) = (inst.check.clone(), inst.index, inst.id.clone());
                 let job = move |py: Python<'_>| {
                     let _guard = guard;
+                    let _scope = RunScope::run(&check, index, &id);
                     Ok(run_check(object.bind(py)))
                 };
                 inst.runs += 1;

@@ -32,6 +32,9 @@ pub struct HostSetup {
     /// What `datadog_agent.get_hostname()` returns [default: this machine's name]
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
+    /// Loading budgets and limits (`docs/reliability.md`).
+    #[command(flatten)]
+    pub limits: crate::containment::Limits,
 }
 
 /// The example checks shipped in this package's source tree (`examples/agent`),

@@ -62,7 +62,16 @@ pub fn subprocess_output(argv: &[String], env: Option<&[(String, String)]>) -> i
     let mut child = cmd
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot run {program:?}: {e}")))?;
+    // Ours to wait for: the reaper of abandoned children leaves it alone.
+    let pid = child.id() as i32;
+    crate::containment::reaper::own(pid);
+    let result = read_and_wait(&mut child);
+    crate::containment::reaper::disown(pid);
+    result
+}
 
+/// Read the child's output and wait for it (see the module docs).
+fn read_and_wait(child: &mut std::process::Child) -> io::Result<(String, String, i32)> {
     let mut stdout_pipe = child.stdout.take();
     let stderr_pipe = child.stderr.take();
     let stderr_reader = std::thread::spawn(move || -> io::Result<Vec<u8>> {

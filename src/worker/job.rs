@@ -322,7 +322,10 @@ where
     });
     let slot = Arc::clone(&shared);
     let body: Body = Box::new(move |py: Python<'_>, count: &dyn Fn(Outcome)| {
-        let (result, outcome) = match catch_unwind(AssertUnwindSafe(move || f(py))) {
+        let returned = catch_unwind(AssertUnwindSafe(move || f(py)));
+        // A process forked by the job ends here, before any pool state.
+        super::fork::exit_if_forked_child();
+        let (result, outcome) = match returned {
             Ok(Ok(v)) => (Ok(v), Outcome::Succeeded),
             Ok(Err(e)) => {
                 let e = classify(py, e);

@@ -175,6 +175,7 @@
 //! ```
 
 mod batch;
+mod fork;
 mod home;
 mod idle;
 mod job;
@@ -216,6 +217,16 @@ pub(crate) fn without_gil<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     } else {
         f()
     }
+}
+
+/// On a worker thread of a process that a job forked (`os.fork()` copies
+/// only the calling thread): write one line to stderr and `_exit(0)` now;
+/// anywhere else, nothing (an atomic load). Workers do this each time a job
+/// returns, and [`crash::LabelGuard`](crate::crash::LabelGuard) when it
+/// drops; call it in a job's own clean-up code before it takes locks that
+/// another thread of the parent may have held at the fork.
+pub fn exit_if_forked_child() {
+    fork::exit_if_forked_child();
 }
 
 /// Which exception a worker gets.

@@ -965,6 +965,8 @@ fn worker_main(pool: Arc<PoolShared>, me: Arc<Worker>, slot_home: Option<Arc<Own
         died: false,
     };
     CURRENT.with(|c| c.set(Some((pool.id, me.slot))));
+    super::fork::worker_started();
+    crate::crash::register_thread();
     // The spawner counted this thread as a thread-state owner after checking
     // that the interpreter runs; `finalize` checks that count before it marks
     // the interpreter finalising. Entering (a second check, made after we are
@@ -1164,6 +1166,8 @@ fn run_one(pool: &PoolShared, me: &Worker, py: Python<'_>, job: QueuedJob, wakes
             wakes.push(wake);
         }
     }
+    // A label the job set (what it runs, for crash reports) ends with it.
+    crate::crash::clear_label();
     // SAFETY: the GIL is held. A job that returned while leaving an error
     // indicator set would otherwise poison the next job.
     unsafe {

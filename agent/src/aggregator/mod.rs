@@ -57,6 +57,16 @@
 //!
 //! Keep both views read, or switch the unused one off with
 //! [`AggregatorOptions`]: what one view has not consumed is retained.
+//!
+//! # Context limit
+//!
+//! A check instance (a check id) holds at most [`Aggregator::context_limit`]
+//! metric contexts ([`DEFAULT_CONTEXT_LIMIT`]; the programs'
+//! `--max-contexts-per-check`): a sample of a new context past it is
+//! dropped. At the flush, the count of dropped samples is an entry of
+//! [`Flush::errors`] and a `WARN` record of the host's log naming the check
+//! id (each context costs about 2 KiB with its name and tags: the issue's
+//! 200 000 contexts per run held 430 MB).
 
 // The parts: `types` (the public types, re-exported here), `storage` (each
 // check's raw log and metadata), `sampler` (contexts, buckets, expiry) and
@@ -66,6 +76,7 @@ mod sampler;
 mod storage;
 mod types;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -77,11 +88,15 @@ pub use types::{
     HistogramBucket, MetricSample, MetricType, Serie, SerieKind, ServiceCheck, Submission,
 };
 
+/// The default per-check context limit (see the module docs).
+pub const DEFAULT_CONTEXT_LIMIT: usize = 100_000;
+
 /// Thread-safe recorder and aggregator of check submissions. See the module docs.
 #[derive(Debug)]
 pub struct Aggregator {
     inner: Mutex<Inner>,
     opts: AggregatorOptions,
+    context_limit: AtomicUsize,
 }
 
 impl Default for Aggregator {
@@ -132,7 +147,24 @@ impl Aggregator {
         Aggregator {
             inner: Mutex::new(Inner::default()),
             opts,
+            context_limit: AtomicUsize::new(DEFAULT_CONTEXT_LIMIT),
         }
+    }
+
+    /// Metric contexts a check id may hold (0: no limit).
+    pub fn context_limit(&self) -> usize {
+        self.context_limit.load(Ordering::Relaxed)
+    }
+
+    /// Set [`context_limit`](Self::context_limit) (0: no limit); contexts
+    /// already held are kept.
+    pub fn set_context_limit(&self, limit: usize) {
+        self.context_limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// Metric contexts the check holds now (after its last flush or take).
+    pub fn contexts(&self, check_id: &str) -> usize {
+        self.inner.lock().check(check_id).map_or(0, |c| c.sampler.contexts())
     }
 
     /// The settings.
@@ -309,7 +341,7 @@ impl Aggregator {
             return Vec::new();
         };
         if self.opts.aggregate {
-            check.ingest();
+            check.ingest(self.context_limit());
         }
         let out = if self.opts.keep_raw {
             check.log.iter().map(|s| s.to_owned()).collect()
@@ -336,7 +368,7 @@ impl Aggregator {
             return 0;
         };
         if self.opts.aggregate {
-            check.ingest();
+            check.ingest(self.context_limit());
         }
         let n = if self.opts.keep_raw {
             check.log.iter().for_each(&mut f);
@@ -356,29 +388,52 @@ impl Aggregator {
         let Some(check) = inner.check_opt_mut(check_id) else {
             return Flush::default();
         };
-        self.flush_check(check, timestamp)
+        let (flush, warning) = self.flush_check(check, timestamp);
+        drop(inner);
+        if let Some(w) = warning {
+            log_warning(&w);
+        }
+        flush
     }
 
     /// [`flush`](Self::flush) every check, in first-submission order.
     pub fn flush_all(&self, timestamp: f64) -> Vec<(String, Flush)> {
         let mut inner = self.inner.lock();
         let mut out = Vec::with_capacity(inner.checks.len());
+        let mut warnings = Vec::new();
         for check in &mut inner.checks {
-            let f = self.flush_check(check, timestamp);
+            let (f, w) = self.flush_check(check, timestamp);
+            warnings.extend(w);
             out.push((check.id.to_string(), f));
         }
+        drop(inner);
+        warnings.iter().for_each(|w| log_warning(w));
         out
     }
 
-    fn flush_check(&self, check: &mut CheckState, timestamp: f64) -> Flush {
+    /// The check's flush, and the context-limit warning to log (after the
+    /// lock is released), if samples were dropped.
+    fn flush_check(&self, check: &mut CheckState, timestamp: f64) -> (Flush, Option<String>) {
         if !self.opts.aggregate {
-            return Flush::default();
+            return (Flush::default(), None);
         }
-        check.ingest();
+        let limit = self.context_limit();
+        check.ingest(limit);
         if !self.opts.keep_raw {
             check.clear_log();
         }
-        check.sampler.flush(timestamp, &self.opts)
+        let dropped = check.sampler.take_dropped();
+        let mut flush = check.sampler.flush(timestamp, &self.opts);
+        if dropped == 0 {
+            return (flush, None);
+        }
+        let message = format!(
+            "{dropped} samples of new metric contexts dropped: the check holds {limit} contexts, its limit \
+             (--max-contexts-per-check)"
+        );
+        let warning = format!("{} | (aggregator) | {message}", check.id);
+        flush.errors.push(message);
+        (flush, Some(warning))
     }
 
     /// The check ids that have submitted something, in first-submission order.
@@ -417,6 +472,18 @@ impl Aggregator {
     /// The external host tags recorded so far.
     pub fn external_tags(&self) -> Vec<ExternalTags> {
         self.inner.lock().external_tags.clone()
+    }
+}
+
+/// A `WARN` record in the host's log (standard error without a host).
+fn log_warning(message: &str) {
+    let record = crate::host::LogRecord {
+        level: 30,
+        message: message.to_owned(),
+    };
+    match crate::host::host() {
+        Some(h) => (h.log)(&record),
+        None => crate::host::stderr_log(&record),
     }
 }
 
@@ -489,6 +556,43 @@ mod tests {
         submit(&a, MetricType::Count, "c", 1.0, &[], 1.0);
         assert_eq!(a.flush(ID, 2.0), Flush::default());
         assert_eq!(a.take_submissions(ID).len(), 1);
+    }
+
+    #[test]
+    fn new_contexts_past_the_limit_are_dropped_and_counted() {
+        let a = agg();
+        assert_eq!(a.context_limit(), DEFAULT_CONTEXT_LIMIT);
+        a.set_context_limit(3);
+        for i in 0..5 {
+            submit(&a, MetricType::Gauge, &format!("m{i}"), 1.0, &[], 1.0);
+        }
+        // A known context still takes samples; two new ones did not fit.
+        submit(&a, MetricType::Gauge, "m0", 2.0, &[], 1.5);
+        submit(&a, MetricType::Gauge, "m9", 2.0, &["t"], 1.5);
+        let f = a.flush(ID, 2.0);
+        let names: Vec<&str> = f.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["m0", "m1", "m2"]);
+        assert_eq!(f.series[0].value, 2.0);
+        assert_eq!(f.errors.len(), 1, "{:?}", f.errors);
+        assert!(
+            f.errors[0].starts_with("3 samples of new metric contexts dropped: the check holds 3 contexts"),
+            "{:?}",
+            f.errors
+        );
+        assert_eq!(a.contexts(ID), 3);
+        // The count is per flush; other checks have their own budget.
+        submit(&a, MetricType::Gauge, "m0", 3.0, &[], 2.5);
+        assert!(a.flush(ID, 3.0).errors.is_empty());
+        a.submit_metric_at("other:1", MetricType::Gauge, "x", 1.0, ["a"], "", false, 1.0);
+        assert_eq!(a.flush("other:1", 2.0).series.len(), 1);
+        // 0: no limit.
+        a.set_context_limit(0);
+        for i in 0..10 {
+            submit(&a, MetricType::Gauge, &format!("n{i}"), 1.0, &[], 3.5);
+        }
+        assert!(a.flush(ID, 4.0).errors.is_empty());
+        // m0 and the ten new ones (m1 and m2 expired: two flushes without samples).
+        assert_eq!(a.contexts(ID), 11);
     }
 
     #[test]

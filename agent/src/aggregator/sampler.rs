@@ -106,16 +106,31 @@ pub(super) struct CheckSampler {
     /// Last raw value of monotonic buckets, per context (and bounds).
     last_bucket: HashMap<(u64, Option<(u64, u64)>), i64>,
     pending: Flush,
+    /// Samples of new contexts dropped by the context limit since the last flush.
+    dropped: u64,
 }
 
 impl CheckSampler {
-    fn find_or_insert(&mut self, name: &str, tags: &[&str], host: &str, hash: u64, mtype: MetricType) -> usize {
+    /// The context's index; a new one is made unless there are `limit`
+    /// already (0: no limit).
+    fn find_or_insert(
+        &mut self,
+        name: &str,
+        tags: &[&str],
+        host: &str,
+        hash: u64,
+        mtype: MetricType,
+        limit: usize,
+    ) -> Option<usize> {
         if let Some(cands) = self.lookup.get(&hash) {
             if let Some(&i) = cands.iter().find(|&&i| self.contexts[i].matches(name, tags, host)) {
-                return i;
+                return Some(i);
             }
         }
         let i = self.contexts.len();
+        if limit != 0 && i >= limit {
+            return None;
+        }
         self.contexts.push(Context {
             name: name.into(),
             tags: tags.iter().map(|&t| t.into()).collect(),
@@ -126,12 +141,24 @@ impl CheckSampler {
             sampled: false,
         });
         self.lookup.entry(hash).or_default().push(i);
-        i
+        Some(i)
+    }
+
+    /// Contexts held now.
+    pub(super) fn contexts(&self) -> usize {
+        self.contexts.len()
+    }
+
+    /// Samples dropped by the context limit since the last call.
+    pub(super) fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
     }
 
     /// Fold a metric sample into its context. `scratch` is a buffer for
-    /// the context's sorted tags, reused from sample to sample.
-    pub(super) fn add_sample<'a>(&mut self, m: MetricRef<'a>, scratch: &mut Vec<&'a str>) {
+    /// the context's sorted tags, reused from sample to sample. A sample
+    /// of a new context is dropped (and counted) when the check holds
+    /// `limit` contexts already.
+    pub(super) fn add_sample<'a>(&mut self, m: MetricRef<'a>, scratch: &mut Vec<&'a str>, limit: usize) {
         let (name, host, value) = (m.name(), m.hostname(), m.value());
         if !value.is_finite() {
             self.pending
@@ -142,7 +169,10 @@ impl CheckSampler {
         scratch.clear();
         scratch.extend(m.tags());
         let hash = context_hash(name, scratch, host);
-        let i = self.find_or_insert(name, scratch, host, hash, m.mtype());
+        let Some(i) = self.find_or_insert(name, scratch, host, hash, m.mtype(), limit) else {
+            self.dropped += 1;
+            return;
+        };
         let ctx = &mut self.contexts[i];
         ctx.metric.add_sample(value, m.timestamp(), m.flush_first_value());
         ctx.last_sample = m.timestamp();

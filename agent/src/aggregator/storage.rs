@@ -165,11 +165,11 @@ impl CheckState {
     }
 
     /// Feed the sampler what it has not seen of the raw log.
-    pub(super) fn ingest(&mut self) {
+    pub(super) fn ingest(&mut self, context_limit: usize) {
         let mut scratch = Vec::new();
         for sub in self.log.iter().skip(self.ingested) {
             match sub {
-                SubmissionRef::Metric(m) => self.sampler.add_sample(m, &mut scratch),
+                SubmissionRef::Metric(m) => self.sampler.add_sample(m, &mut scratch, context_limit),
                 SubmissionRef::Other(sub) => self.sampler.add_other(sub),
             }
         }

@@ -26,18 +26,94 @@
 //! and tags other than the standard `!!str/int/float/bool/null/map/seq` are
 //! rejected (PyYAML's SafeLoader rejects them too).
 //!
+//! **Loading is bounded** ([`LoadLimits`], set once per process with
+//! [`set_load_limits`]; the programs' `--yaml-max-bytes`, `--yaml-max-nodes`
+//! and `--yaml-max-depth`): a file larger than the byte budget is not read;
+//! an alias counts as the whole node it repeats, *before* it is copied, so a
+//! "billion laughs" file (516 bytes, 9 levels of aliases: 10^9 nodes)
+//! stops at the node budget in milliseconds with a [`ConfigError::OverBudget`]
+//! naming the file and position, instead of allocating gigabytes. Memory is
+//! then bounded by the budgets: at most about 2 x (`max_nodes` x 64 bytes +
+//! `max_bytes`) per file (anchored nodes are kept once more for their
+//! aliases). The defaults ([`LoadLimits::DEFAULT`]) are far above real check
+//! configurations and load, at their worst, in well under a second.
+//!
+//! **A check's broken file is that check's problem**: an unreadable
+//! `NAME.d`, a `NAME.yaml` that is a directory, a dangling symlink, a FIFO,
+//! a file that vanished between listing and reading: each is a
+//! [`ConfigError::Io`] naming the path and the OS error, for that check
+//! only. [`discover_check_names`] still lists such a check (so its error is
+//! reported), and fails only when the configuration directory itself cannot
+//! be read, with its path in the message. Files are opened with `O_NONBLOCK`
+//! and must be regular files, so a FIFO never blocks the loader.
+//!
 //! **The host configuration** ([`HostConfig`]) is a key -> [`Value`] map
 //! served to `datadog_agent.get_config(key)` (converted straight to Python
 //! objects), with the Agent's defaults for the keys `datadog-checks-base`
 //! reads.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::value::Value;
 
 mod yaml;
+
+/// The YAML loading budgets (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Bytes of a file, and bytes of scalar text in the loaded document
+    /// (keys included, aliases counted at their expansion).
+    pub max_bytes: usize,
+    /// Nodes (scalars, sequences, mappings) in the loaded document, aliases
+    /// counted at their expansion.
+    pub max_nodes: usize,
+    /// Nesting levels (the top level is 0).
+    pub max_depth: usize,
+}
+
+impl LoadLimits {
+    /// 4 MiB, 500 000 nodes, 128 levels. A large Agent configuration
+    /// (a thousand instances of twenty keys) is some 40 000 nodes and
+    /// under 1 MiB; a file at the node budget loads in about 0.25 s
+    /// (release build, this VM) with some 40 MiB, and the alias
+    /// bomb fails in 0.06 s with 35 MiB.
+    pub const DEFAULT: LoadLimits = LoadLimits {
+        max_bytes: 4 << 20,
+        max_nodes: 500_000,
+        max_depth: 128,
+    };
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits::DEFAULT
+    }
+}
+
+static MAX_BYTES: AtomicUsize = AtomicUsize::new(LoadLimits::DEFAULT.max_bytes);
+static MAX_NODES: AtomicUsize = AtomicUsize::new(LoadLimits::DEFAULT.max_nodes);
+static MAX_DEPTH: AtomicUsize = AtomicUsize::new(LoadLimits::DEFAULT.max_depth);
+
+/// Set the budgets every later load of this process uses (the programs do
+/// it from their flags, before loading anything).
+pub fn set_load_limits(limits: LoadLimits) {
+    MAX_BYTES.store(limits.max_bytes, Ordering::Relaxed);
+    MAX_NODES.store(limits.max_nodes, Ordering::Relaxed);
+    MAX_DEPTH.store(limits.max_depth, Ordering::Relaxed);
+}
+
+/// The budgets in force.
+pub fn load_limits() -> LoadLimits {
+    LoadLimits {
+        max_bytes: MAX_BYTES.load(Ordering::Relaxed),
+        max_nodes: MAX_NODES.load(Ordering::Relaxed),
+        max_depth: MAX_DEPTH.load(Ordering::Relaxed),
+    }
+}
 
 /// One configuration file of a check.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +149,17 @@ pub enum ConfigError {
         /// 1-based column.
         column: usize,
     },
+    /// Loading it would pass a [`LoadLimits`] budget.
+    OverBudget {
+        /// The file.
+        path: PathBuf,
+        /// Which budget, and the flag that raises it.
+        message: String,
+        /// 1-based line where it was passed (0: before parsing).
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// Valid YAML, but not a check configuration.
     Invalid {
         /// The file.
@@ -94,6 +181,15 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "{}:{line}:{column}: invalid YAML: {message}", path.display())
             }
+            ConfigError::OverBudget {
+                path, message, line: 0, ..
+            } => write!(f, "{}: {message}", path.display()),
+            ConfigError::OverBudget {
+                path,
+                message,
+                line,
+                column,
+            } => write!(f, "{}:{line}:{column}: {message}", path.display()),
             ConfigError::Invalid { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
@@ -112,21 +208,27 @@ fn is_yaml(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
+/// Whether `path` exists as a directory entry (a dangling symlink does).
+fn exists_entry(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
 /// The files holding `name`'s configuration under `conf_dir`, by the
-/// Agent's rules (see the module docs), sorted by path. Missing
-/// directories simply contribute nothing.
-pub fn check_config_files(conf_dir: &Path, name: &str) -> io::Result<Vec<PathBuf>> {
+/// Agent's rules (see the module docs), sorted by path. A missing `NAME.d`
+/// contributes nothing; one that exists but cannot be listed is an error
+/// naming it. Entries named like configuration files are listed whatever
+/// they are (a directory, a dangling symlink): reading them reports why
+/// they are not configuration.
+pub fn check_config_files(conf_dir: &Path, name: &str) -> Result<Vec<PathBuf>, ConfigError> {
     let mut files = Vec::new();
     let d = conf_dir.join(format!("{name}.d"));
-    if d.is_dir() {
+    if exists_entry(&d) {
+        let io_err = |error| ConfigError::Io { path: d.clone(), error };
         let mut regular = Vec::new();
         let mut defaults = Vec::new();
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
+        for entry in std::fs::read_dir(&d).map_err(io_err)? {
+            let entry = entry.map_err(io_err)?;
             let fname = entry.file_name().to_string_lossy().into_owned();
-            if !entry.path().is_file() {
-                continue;
-            }
             if is_yaml(&fname) && fname != "auto_conf.yaml" && fname != "metrics.yaml" {
                 regular.push(entry.path());
             } else if fname.ends_with(".yaml.default") || fname.ends_with(".yml.default") {
@@ -137,7 +239,7 @@ pub fn check_config_files(conf_dir: &Path, name: &str) -> io::Result<Vec<PathBuf
     }
     for ext in ["yaml", "yml"] {
         let f = conf_dir.join(format!("{name}.{ext}"));
-        if f.is_file() {
+        if exists_entry(&f) {
             files.push(f);
         }
     }
@@ -145,14 +247,21 @@ pub fn check_config_files(conf_dir: &Path, name: &str) -> io::Result<Vec<PathBuf
     Ok(files)
 }
 
-/// The names of all checks configured under `conf_dir`, sorted.
+/// The names of all checks configured under `conf_dir`, sorted. A check
+/// whose files cannot be listed or read is included (loading it reports
+/// why); only an unreadable `conf_dir` is an error, with its path.
 pub fn discover_check_names(conf_dir: &Path) -> io::Result<Vec<String>> {
+    let with_path = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", conf_dir.display()));
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(conf_dir)? {
-        let entry = entry?;
+    for entry in std::fs::read_dir(conf_dir).map_err(with_path)? {
+        let entry = entry.map_err(with_path)?;
         let fname = entry.file_name().to_string_lossy().into_owned();
         let name = if let Some(n) = fname.strip_suffix(".d") {
-            if !entry.path().is_dir() {
+            // A directory, or a symlink that should be one (dangling, a
+            // loop, pointing elsewhere): reported when loaded. A plain file
+            // named `x.d` is not configuration.
+            let symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if !entry.path().is_dir() && !symlink {
                 continue;
             }
             n.to_owned()
@@ -161,12 +270,73 @@ pub fn discover_check_names(conf_dir: &Path) -> io::Result<Vec<String>> {
         } else {
             continue;
         };
-        if !name.is_empty() && !check_config_files(conf_dir, &name)?.is_empty() && !names.contains(&name) {
+        let configured = check_config_files(conf_dir, &name).map_or(true, |f| !f.is_empty());
+        if !name.is_empty() && configured && !names.contains(&name) {
             names.push(name);
         }
     }
     names.sort();
     Ok(names)
+}
+
+/// Open `path` for reading if it is a regular file: without blocking (a
+/// FIFO is refused, not waited on); a directory is `EISDIR`; a FIFO, socket
+/// or device is an `InvalidInput` error saying which. The errors are the
+/// OS's (`ENOENT` for a dangling symlink, `ELOOP`, `EACCES`...), without
+/// the path (callers add it).
+pub fn open_regular_file(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if !ft.is_file() {
+        let what = if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        ));
+    }
+    Ok((file, meta))
+}
+
+/// Read a configuration file's text: a regular file (opened without
+/// blocking, so a FIFO is refused rather than waited on), within the byte
+/// budget, in UTF-8. Every failure names the path.
+pub fn read_config_file(path: &Path, max_bytes: usize) -> Result<String, ConfigError> {
+    let io_err = |error| ConfigError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let (file, meta) = open_regular_file(path).map_err(io_err)?;
+    let too_big = || ConfigError::OverBudget {
+        path: path.to_owned(),
+        message: format!("over the YAML loading budget: the file is larger than {max_bytes} bytes (--yaml-max-bytes)"),
+        line: 0,
+        column: 0,
+    };
+    if meta.len() > max_bytes as u64 {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    // `take`: a file that grows while being read stops at the budget too.
+    file.take(max_bytes as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(io_err)?;
+    if text.len() > max_bytes {
+        return Err(too_big());
+    }
+    Ok(text)
 }
 
 /// Validate a parsed document as a check configuration.
@@ -232,19 +402,17 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Parse one configuration file's text.
+/// Parse one configuration file's text (within the process's [`LoadLimits`]).
 pub fn parse_check_config(name: &str, text: &str, source: &Path) -> Result<CheckConfig, ConfigError> {
-    let doc = yaml::parse(text).map_err(|e| e.at(source))?;
+    let doc = yaml::parse(text, &load_limits()).map_err(|e| e.at(source))?;
     check_config_from_value(name, doc, source)
 }
 
 /// Load every configuration file of `name` under `conf_dir`. No file is an
-/// `Invalid` error naming the places looked at.
+/// `Invalid` error naming the places looked at; the first file that cannot
+/// be read or parsed is the error (naming it).
 pub fn load_check_configs(conf_dir: &Path, name: &str) -> Result<Vec<CheckConfig>, ConfigError> {
-    let files = check_config_files(conf_dir, name).map_err(|error| ConfigError::Io {
-        path: conf_dir.to_owned(),
-        error,
-    })?;
+    let files = check_config_files(conf_dir, name)?;
     if files.is_empty() {
         return Err(ConfigError::Invalid {
             path: conf_dir.to_owned(),
@@ -254,7 +422,7 @@ pub fn load_check_configs(conf_dir: &Path, name: &str) -> Result<Vec<CheckConfig
     files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f).map_err(|error| ConfigError::Io { path: f.clone(), error })?;
+            let text = read_config_file(f, load_limits().max_bytes)?;
             parse_check_config(name, &text, f)
         })
         .collect()
@@ -263,7 +431,12 @@ pub fn load_check_configs(conf_dir: &Path, name: &str) -> Result<Vec<CheckConfig
 /// Parse a YAML document into a [`Value`] with PyYAML `safe_load`'s
 /// resolution (see the module docs).
 pub fn parse_yaml(text: &str) -> Result<Value, ConfigError> {
-    yaml::parse(text).map_err(|e| e.at(Path::new("<string>")))
+    parse_yaml_with(text, &load_limits())
+}
+
+/// [`parse_yaml`] within explicit budgets.
+pub fn parse_yaml_with(text: &str, limits: &LoadLimits) -> Result<Value, ConfigError> {
+    yaml::parse(text, limits).map_err(|e| e.at(Path::new("<string>")))
 }
 
 // ---- the host configuration ---------------------------------------------------
@@ -337,11 +510,9 @@ impl HostConfig {
 
     /// Overlay a YAML file (`datadog.yaml`-style).
     pub fn merge_yaml_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
-            path: path.to_owned(),
-            error,
-        })?;
-        let doc = yaml::parse(&text).map_err(|e| e.at(path))?;
+        let limits = load_limits();
+        let text = read_config_file(path, limits.max_bytes)?;
+        let doc = yaml::parse(&text, &limits).map_err(|e| e.at(path))?;
         self.merge(doc).map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
@@ -517,6 +688,86 @@ mod tests {
         assert!(e.contains("broken.d/conf.yaml") && e.contains("invalid YAML"), "{e}");
         let e = load_check_configs(&d, "missing").unwrap_err().to_string();
         assert!(e.contains("no configuration for check \"missing\""), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Each broken entry is an error naming its path and the OS error, for
+    /// its check only. (Tests run as root, which `chmod 000` does not stop:
+    /// dangling and looping symlinks, directories and FIFOs make the same
+    /// failures reachable for anyone.)
+    #[test]
+    fn broken_entries_are_errors_of_their_own_check() {
+        use std::os::unix::fs::symlink;
+        let d = tempdir("broken");
+        write(&d.join("good.d/conf.yaml"), "instances: [{}]\n");
+        // NAME.d that cannot be listed: a dangling symlink, a symlink loop.
+        symlink(d.join("nowhere"), d.join("dangling.d")).unwrap();
+        symlink(d.join("loop.d"), d.join("loop.d")).unwrap();
+        // A configuration entry that is a directory, in NAME.d and at the top.
+        std::fs::create_dir_all(d.join("dirconf.d/conf.yaml")).unwrap();
+        std::fs::create_dir_all(d.join("dirtop.yaml")).unwrap();
+        // A file that vanished (a dangling symlink reads as one), a FIFO.
+        write(&d.join("vanished.d/keep.txt"), "");
+        symlink(d.join("gone.yaml"), d.join("vanished.d/conf.yaml")).unwrap();
+        write(&d.join("fifo.d/keep.txt"), "");
+        let fifo = std::ffi::CString::new(d.join("fifo.d/conf.yaml").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        // A plain file named like a directory is not configuration.
+        write(&d.join("notes.d"), "");
+
+        let names = discover_check_names(&d).unwrap();
+        assert_eq!(
+            names,
+            ["dangling", "dirconf", "dirtop", "fifo", "good", "loop", "vanished"]
+        );
+        assert_eq!(load_check_configs(&d, "good").unwrap().len(), 1);
+        for (name, path, os_error) in [
+            ("dangling", "dangling.d", "No such file or directory"),
+            ("loop", "loop.d", "Too many levels of symbolic links"),
+            ("dirconf", "dirconf.d/conf.yaml", "Is a directory"),
+            ("dirtop", "dirtop.yaml", "Is a directory"),
+            ("vanished", "vanished.d/conf.yaml", "No such file or directory"),
+            ("fifo", "fifo.d/conf.yaml", "not a regular file (a FIFO)"),
+        ] {
+            let e = load_check_configs(&d, name).unwrap_err();
+            assert!(matches!(e, ConfigError::Io { .. }), "{e}");
+            let e = e.to_string();
+            let want = format!("{}: ", d.join(path).display());
+            assert!(e.starts_with(&want) && e.contains(os_error), "{name}: {e}");
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn only_an_unreadable_conf_dir_fails_discovery_and_it_is_named() {
+        let d = tempdir("unreadable");
+        for missing in [d.join("absent"), d.join("file")] {
+            if missing.ends_with("file") {
+                write(&missing, "");
+            }
+            let e = discover_check_names(&missing).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("{}: ", missing.display())), "{e}");
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn files_over_the_byte_budget_are_not_read() {
+        let d = tempdir("budget");
+        let f = d.join("big.yaml");
+        write(&f, &format!("instances: [{{}}]\n# {}\n", "x".repeat(2000)));
+        assert!(read_config_file(&f, 4096).is_ok());
+        let e = read_config_file(&f, 1000).unwrap_err();
+        assert!(matches!(e, ConfigError::OverBudget { .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.starts_with(&f.display().to_string()) && e.contains("--yaml-max-bytes"),
+            "{e}"
+        );
+        std::fs::write(&f, b"instances: [{a: \xff}]\n").unwrap();
+        let e = read_config_file(&f, 4096).unwrap_err().to_string();
+        assert!(e.contains("valid UTF-8"), "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

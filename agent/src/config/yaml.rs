@@ -8,17 +8,27 @@ use std::path::Path;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::ConfigError;
+use super::{ConfigError, LoadLimits};
 use crate::value::Value;
 
 pub(super) struct YamlError {
     message: String,
     line: usize,
     column: usize,
+    /// A loading budget was passed (the YAML itself may be fine).
+    over_budget: bool,
 }
 
 impl YamlError {
     pub(super) fn at(self, path: &Path) -> ConfigError {
+        if self.over_budget {
+            return ConfigError::OverBudget {
+                path: path.to_owned(),
+                message: self.message,
+                line: self.line,
+                column: self.column,
+            };
+        }
         ConfigError::Yaml {
             path: path.to_owned(),
             message: self.message,
@@ -33,17 +43,39 @@ fn err(message: impl Into<String>, mark: Marker) -> YamlError {
         message: message.into(),
         line: mark.line(),
         column: mark.col() + 1,
+        over_budget: false,
     }
 }
 
-const MAX_DEPTH: usize = 256;
+fn over(message: String, mark: Marker) -> YamlError {
+    YamlError {
+        over_budget: true,
+        ..err(message, mark)
+    }
+}
+
+/// An anchored node, with what it costs each time an alias repeats it.
+struct Anchored {
+    value: Value,
+    /// Nodes in it (itself included).
+    nodes: usize,
+    /// Bytes of scalar text (keys included) in it.
+    bytes: usize,
+    /// Levels below it.
+    height: usize,
+}
 
 /// One document (empty text is `Null`); several documents are an
-/// error, as in `yaml.safe_load`.
-pub(super) fn parse(text: &str) -> Result<Value, YamlError> {
+/// error, as in `yaml.safe_load`. The document is built within `limits`
+/// (see [`LoadLimits`]): an alias counts as the whole node it repeats.
+pub(super) fn parse(text: &str, limits: &LoadLimits) -> Result<Value, YamlError> {
     let mut b = Builder {
         p: Parser::new_from_str(text),
         anchors: HashMap::new(),
+        limits: *limits,
+        nodes: 0,
+        bytes: 0,
+        deepest: 0,
     };
     let mut doc = None;
     loop {
@@ -66,37 +98,101 @@ pub(super) fn parse(text: &str) -> Result<Value, YamlError> {
 
 struct Builder<'a> {
     p: Parser<std::str::Chars<'a>>,
-    anchors: HashMap<usize, Value>,
+    anchors: HashMap<usize, Anchored>,
+    limits: LoadLimits,
+    /// Nodes built so far, aliases counted at their expansion.
+    nodes: usize,
+    /// Scalar bytes built so far, likewise.
+    bytes: usize,
+    /// The deepest level reached in the node being built.
+    deepest: usize,
 }
 
 impl Builder<'_> {
     fn next(&mut self) -> Result<(Event, Marker), YamlError> {
-        self.p.next_token().map_err(|e| YamlError {
-            message: e.info().to_owned(),
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-        })
+        self.p.next_token().map_err(|e| err(e.info(), *e.marker()))
     }
 
-    fn remember(&mut self, anchor: usize, v: &Value) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, v.clone());
+    /// Count `nodes` more nodes and `bytes` more bytes of text, reached at
+    /// level `deepest`; past a budget, the error that names it.
+    fn spend(&mut self, nodes: usize, bytes: usize, deepest: usize, mark: Marker) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.deepest = self.deepest.max(deepest);
+        let l = &self.limits;
+        if self.nodes > l.max_nodes {
+            return Err(over(
+                format!(
+                    "over the YAML loading budget: more than {} nodes (aliases count as the nodes they repeat; \
+                     --yaml-max-nodes)",
+                    l.max_nodes
+                ),
+                mark,
+            ));
         }
+        if self.bytes > l.max_bytes {
+            return Err(over(
+                format!(
+                    "over the YAML loading budget: more than {} bytes of text (aliases count as the text they \
+                     repeat; --yaml-max-bytes)",
+                    l.max_bytes
+                ),
+                mark,
+            ));
+        }
+        if deepest > l.max_depth {
+            return Err(over(
+                format!(
+                    "over the YAML loading budget: nested more than {} levels deep (--yaml-max-depth)",
+                    l.max_depth
+                ),
+                mark,
+            ));
+        }
+        Ok(())
     }
 
+    /// Build one node, recording it under `anchor` (if not 0) with its cost.
     fn node(&mut self, ev: Event, mark: Marker, depth: usize) -> Result<Value, YamlError> {
-        if depth > MAX_DEPTH {
-            return Err(err("nesting too deep", mark));
+        let anchor = match &ev {
+            Event::Scalar(_, _, a, _) | Event::SequenceStart(a, _) | Event::MappingStart(a, _) => *a,
+            _ => 0,
+        };
+        if anchor == 0 {
+            return self.build(ev, mark, depth);
         }
+        let (nodes, bytes, outer) = (self.nodes, self.bytes, self.deepest);
+        self.deepest = depth;
+        let v = self.build(ev, mark, depth)?;
+        let anchored = Anchored {
+            value: v.clone(),
+            nodes: self.nodes - nodes,
+            bytes: self.bytes - bytes,
+            height: self.deepest - depth,
+        };
+        self.deepest = self.deepest.max(outer);
+        self.anchors.insert(anchor, anchored);
+        Ok(v)
+    }
+
+    fn build(&mut self, ev: Event, mark: Marker, depth: usize) -> Result<Value, YamlError> {
         match ev {
-            Event::Alias(id) => self.anchors.get(&id).cloned().ok_or_else(|| err("unknown alias", mark)),
-            Event::Scalar(text, style, anchor, tag) => {
-                let v = scalar(&text, style, tag.as_ref(), mark)?;
-                self.remember(anchor, &v);
-                Ok(v)
+            Event::Alias(id) => {
+                let Some(a) = self.anchors.get(&id) else {
+                    return Err(err("unknown alias", mark));
+                };
+                let (nodes, bytes, deepest) = (a.nodes, a.bytes, depth + a.height);
+                // Counted before the copy is made: a bomb stops here.
+                self.spend(nodes, bytes, deepest, mark)?;
+                Ok(self.anchors[&id].value.clone())
             }
-            Event::SequenceStart(anchor, tag) => {
+            Event::Scalar(text, style, _, tag) => {
+                self.spend(1, text.len(), depth, mark)?;
+                scalar(&text, style, tag.as_ref(), mark)
+            }
+            Event::SequenceStart(_, tag) => {
                 check_collection_tag(tag.as_ref(), "seq", mark)?;
+                self.spend(1, 0, depth, mark)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, m) = self.next()?;
@@ -105,22 +201,19 @@ impl Builder<'_> {
                     }
                     items.push(self.node(ev, m, depth + 1)?);
                 }
-                let v = Value::Array(items);
-                self.remember(anchor, &v);
-                Ok(v)
+                Ok(Value::Array(items))
             }
-            Event::MappingStart(anchor, tag) => {
+            Event::MappingStart(_, tag) => {
                 check_collection_tag(tag.as_ref(), "map", mark)?;
-                let v = self.mapping(depth)?;
-                self.remember(anchor, &v);
-                Ok(v)
+                self.spend(1, 0, depth, mark)?;
+                self.mapping(depth)
             }
             other => Err(err(format!("unexpected {other:?}"), mark)),
         }
     }
 
     fn mapping(&mut self, depth: usize) -> Result<Value, YamlError> {
-        let mut own = Value::object();
+        let mut own = Pairs::default();
         // Maps merged in with `<<`, in order of appearance.
         let mut merges: Vec<Vec<(String, Value)>> = Vec::new();
         loop {
@@ -153,21 +246,58 @@ impl Builder<'_> {
             own.insert(key, value);
         }
         if merges.is_empty() {
-            return Ok(own);
+            return Ok(Value::Object(own.pairs));
         }
         // PyYAML: the merged maps (earlier ones win), then the map's own keys.
-        let mut out = Value::object();
+        let mut out = Pairs::default();
         for m in merges.into_iter().rev() {
             for (k, v) in m {
                 out.insert(k, v);
             }
         }
-        if let Value::Object(pairs) = own {
-            for (k, v) in pairs {
-                out.insert(k, v);
+        for (k, v) in own.pairs {
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out.pairs))
+    }
+}
+
+/// A mapping being built: keys unique, a repeated key keeps its first
+/// position and its last value. Past a few keys a hash index finds them, so
+/// a mapping of n keys costs O(n), not O(n^2) (a file with one huge mapping
+/// must load as fast as the budgets promise).
+#[derive(Default)]
+struct Pairs {
+    pairs: Vec<(String, Value)>,
+    index: HashMap<String, usize>,
+}
+
+impl Pairs {
+    const INDEX_FROM: usize = 16;
+
+    fn insert(&mut self, key: String, value: Value) {
+        let found = if self.pairs.len() < Self::INDEX_FROM {
+            self.pairs.iter().position(|(k, _)| *k == key)
+        } else {
+            if self.index.is_empty() {
+                self.index = self
+                    .pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.clone(), i))
+                    .collect();
+            }
+            self.index.get(&key).copied()
+        };
+        match found {
+            Some(i) => self.pairs[i].1 = value,
+            None => {
+                if !self.index.is_empty() {
+                    self.index.insert(key.clone(), self.pairs.len());
+                }
+                self.pairs.push((key, value));
             }
         }
-        Ok(out)
     }
 }
 
@@ -418,7 +548,7 @@ fn float_value(s: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse_yaml, ConfigError};
+    use crate::config::{parse_yaml, parse_yaml_with, ConfigError};
 
     fn y(text: &str) -> Value {
         parse_yaml(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
@@ -544,9 +674,104 @@ mod tests {
         let deep = "[".repeat(300) + &"]".repeat(300);
         // Our limit, or the scanner's own.
         let e = parse_yaml(&deep).unwrap_err().to_string();
-        assert!(e.contains("too deep") || e.contains("recursion limit"), "{e}");
+        assert!(e.contains("levels deep") || e.contains("recursion limit"), "{e}");
         let deep_blocks: String = (0..300).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
         let e = parse_yaml(&deep_blocks).unwrap_err().to_string();
-        assert!(e.contains("too deep") || e.contains("recursion limit"), "{e}");
+        assert!(e.contains("levels deep") || e.contains("recursion limit"), "{e}");
+    }
+
+    /// The issue's reproduction: 9 levels of 10 aliases each, 10^9 nodes
+    /// once expanded, in about 500 bytes.
+    fn bomb(levels: usize) -> String {
+        let mut s =
+            String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for i in 1..=levels {
+            let prev = format!("*a{}", i - 1);
+            let items = [prev.as_str(); 10].join(",");
+            s.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+        }
+        s.push_str("instances: [{}]\n");
+        s
+    }
+
+    fn limits(max_nodes: usize, max_bytes: usize, max_depth: usize) -> LoadLimits {
+        LoadLimits {
+            max_bytes,
+            max_nodes,
+            max_depth,
+        }
+    }
+
+    #[test]
+    fn an_alias_bomb_stops_at_the_node_budget() {
+        let text = bomb(9);
+        assert!(text.len() < 600, "{}", text.len());
+        let started = std::time::Instant::now();
+        let e = parse_yaml(&text).unwrap_err();
+        // Generous: it takes milliseconds; the bomb itself took 9 s and 4 GB.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        match &e {
+            ConfigError::OverBudget { line, message, .. } => {
+                assert!(
+                    message.contains("500000 nodes") && message.contains("--yaml-max-nodes"),
+                    "{e}"
+                );
+                assert!(*line >= 6, "the position of the alias that passed it: {e}");
+            }
+            other => panic!("{other}"),
+        }
+        // The same shape within the budget loads, with every alias expanded
+        // (PyYAML's value).
+        let v = parse_yaml_with(&bomb(2), &limits(2000, 1 << 20, 10)).unwrap();
+        let a2 = v.get("a2").unwrap().as_array().unwrap();
+        assert_eq!(a2.len(), 10);
+        assert_eq!(a2[9].as_array().unwrap()[9].as_array().unwrap().len(), 10);
+        assert_eq!(
+            a2[9].as_array().unwrap()[9].as_array().unwrap()[0].as_str(),
+            Some("lol")
+        );
+        // One node too many is refused: a0 is 11 nodes, a1 111, a2 1111,
+        // plus the top mapping, its keys, `instances` and its value.
+        let total = 1 + 11 + 1 + 111 + 1 + 1111 + 1 + 2 + 1;
+        assert!(parse_yaml_with(&bomb(2), &limits(total, 1 << 20, 10)).is_ok());
+        assert!(parse_yaml_with(&bomb(2), &limits(total - 1, 1 << 20, 10)).is_err());
+    }
+
+    #[test]
+    fn aliases_count_their_text_and_their_depth() {
+        // 10 aliases of a 1000-byte string: 11 000 bytes of text.
+        let big = "x".repeat(1000);
+        let text = format!("s: &s {big}\nl: [*s, *s, *s, *s, *s, *s, *s, *s, *s, *s]\n");
+        assert!(parse_yaml_with(&text, &limits(100, 12_000, 10)).is_ok());
+        let e = parse_yaml_with(&text, &limits(100, 10_000, 10))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("10000 bytes") && e.contains("--yaml-max-bytes"), "{e}");
+        // A 3-deep anchor used 3 levels down is 6 deep.
+        let text = "a: &a [[[1]]]\nb: [[*a]]\n";
+        assert!(parse_yaml_with(text, &limits(100, 1000, 6)).is_ok());
+        let e = parse_yaml_with(text, &limits(100, 1000, 5)).unwrap_err().to_string();
+        assert!(
+            e.contains("more than 5 levels deep") && e.contains("--yaml-max-depth"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_huge_mapping_loads_in_linear_time() {
+        // 200 000 keys: with a linear search per key this took minutes.
+        let text: String = (0..200_000).map(|i| format!("k{i}: {i}\n")).collect();
+        let started = std::time::Instant::now();
+        let v = parse_yaml(&text).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        let pairs = v.as_object().unwrap();
+        assert_eq!(pairs.len(), 200_000);
+        assert_eq!(pairs[199_999], ("k199999".to_string(), Value::Int(199_999)));
+        // Repeated keys keep their first position and last value past the index threshold too.
+        let text: String = (0..40).map(|i| format!("k{}: {i}\n", i % 20)).collect();
+        let v = parse_yaml(&text).unwrap();
+        let pairs = v.as_object().unwrap();
+        assert_eq!(pairs.len(), 20);
+        assert_eq!(pairs[3], ("k3".to_string(), Value::Int(23)));
     }
 }

@@ -74,13 +74,17 @@ pub const MODULE_NAMES: [&str; 7] = [
 pub const MODULES: [(&str, InitFunc); 7] = c_tables::INIT_FUNCS;
 
 /// Register the seven modules as built-ins (`PyImport_AppendInittab`, what
-/// rtloader's `Three::init` does before `Py_InitializeFromConfig`). Call it
+/// rtloader's `Three::init` does before `Py_InitializeFromConfig`), and
+/// pyhost's private `_pyhost_agent`. Call it
 /// on the builder before [`Builder::init`]; install the
 /// [`AgentHost`](super::host::AgentHost) before checks call the modules.
 pub fn add_builtin_modules(builder: Builder) -> Builder {
     MODULES
         .iter()
         .fold(builder, |b, &(name, init)| b.add_init_func(name, init))
+        // pyhost's own hooks for the base package (stdout capture, child
+        // registry): see `containment`.
+        .add_module(crate::containment::host_module())
 }
 
 /// What one of rtloader's `METH_VARARGS` functions goes through before its

@@ -119,6 +119,9 @@ fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
 
     // No bytecode files: a rewritten check must be re-read from source on reload.
     HostSetup::start(setup.interpreter("pyhost")?.write_bytecode(false))?;
+    // YAML budgets, context limit, crash report, child reaper; flushes the
+    // checks' pending output when dropped at exit.
+    let _guards = setup.limits.install(&host)?;
     let pool = WorkerPool::builder()
         .workers(opts.workers as usize)
         .name("pyhost-check")
