@@ -178,6 +178,10 @@ impl Scheduler {
                             run: inst.runs,
                         };
                         running.ready = running.poll(&mut cx);
+                        if running.ready.is_some() {
+                            // Over already: no wake-up will come for it.
+                            waker.wake_by_ref();
+                        }
                         inst.running = Some(running);
                     }
                     Err(e) => {
