@@ -132,7 +132,11 @@ pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<Check
 /// [`load_check_class`] for a check whose module is known, e.g. a system
 /// check shipped with the agent (`checks.system.cpu`): import that module
 /// and find its check class.
-pub fn load_check_class_from(py: Python<'_>, name: &str, module_name: &str) -> std::result::Result<CheckClass, LoadError> {
+pub fn load_check_class_from(
+    py: Python<'_>,
+    name: &str,
+    module_name: &str,
+) -> std::result::Result<CheckClass, LoadError> {
     let bases = base_classes(py);
     let module = py
         .import(module_name)

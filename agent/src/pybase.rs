@@ -84,7 +84,9 @@ pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
     // `checks.stubs` is an attribute of `checks`, as an import would make it.
     for m in MODULES {
         if let Some((parent, leaf)) = m.name.rsplit_once('.') {
-            sys_modules.get_item(parent)?.setattr(leaf, sys_modules.get_item(m.name)?)?;
+            sys_modules
+                .get_item(parent)?
+                .setattr(leaf, sys_modules.get_item(m.name)?)?;
         }
     }
     sys_modules.get_item("checks")

@@ -64,7 +64,10 @@ fn dirs() -> Dirs {
         data: root.join("data"),
         _tmp: tmp,
     };
-    write(&d.conf.join("counter.d/conf.yaml"), "init_config:\ninstances:\n  - {}\n");
+    write(
+        &d.conf.join("counter.d/conf.yaml"),
+        "init_config:\ninstances:\n  - {}\n",
+    );
     write(&d.checks.join("counter.py"), COUNTER);
     write(&d.conf.join("failing.d/conf.yaml"), "instances:\n  - {}\n");
     write(&d.checks.join("failing.py"), FAILING);
@@ -105,7 +108,7 @@ fn check_json(d: &Dirs, args: &[&str]) -> (Value, Output) {
     (v, out)
 }
 
-fn series<'a>(instance: &'a Value) -> Vec<&'a Value> {
+fn series(instance: &Value) -> Vec<&Value> {
     instance
         .get("aggregator")
         .and_then(|a| a.get("series"))
@@ -128,7 +131,10 @@ fn check_times_3_computes_rates_and_monotonic_counts_from_consecutive_runs() {
     let runs = inst.get("runs").and_then(Value::as_array).unwrap();
     assert_eq!(runs.len(), 3);
     assert!(runs.iter().all(|r| s(r, "status") == "ok"));
-    assert_eq!(runs[1].get("warnings").map(Value::to_string).as_deref(), Some(r#"["second run"]"#));
+    assert_eq!(
+        runs[1].get("warnings").map(Value::to_string).as_deref(),
+        Some(r#"["second run"]"#)
+    );
     // The last run: the gauge is run 3's, the monotonic count 3^2 - 2^2
     // (runs 2 and 3, not 9 - 1), the rate (30 - 20) over the ~0.2 s between them.
     assert_eq!(f(serie(inst, "counter.run").unwrap(), "value"), 3.0);
@@ -136,7 +142,11 @@ fn check_times_3_computes_rates_and_monotonic_counts_from_consecutive_runs() {
     assert_eq!((s(mono, "type"), f(mono, "value")), ("count", 5.0));
     let rate = serie(inst, "counter.rate").unwrap();
     let per_sec = f(rate, "value");
-    assert_eq!(s(rate, "type"), "gauge", "a rate is sent as a gauge of its per-second value");
+    assert_eq!(
+        s(rate, "type"),
+        "gauge",
+        "a rate is sent as a gauge of its per-second value"
+    );
     assert!((10.0..=51.0).contains(&per_sec), "10 over 0.2 s and a bit: {per_sec}");
     let sc = inst.get("aggregator").unwrap().get("service_checks").unwrap();
     assert_eq!(sc.as_array().unwrap().len(), 1, "the last run's service check: {sc}");
@@ -160,7 +170,11 @@ fn check_times_3_computes_rates_and_monotonic_counts_from_consecutive_runs() {
     ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
-    assert!(text.lines().any(|l| l.contains("counter.mono") && l.contains(" count ") && l.trim_end().ends_with("3  k:v")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("counter.mono") && l.contains(" count ") && l.trim_end().ends_with("3  k:v")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -169,8 +183,14 @@ fn a_failing_run_or_a_check_that_cannot_load_exits_non_zero() {
     let out = check(&d, &["failing"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("run 1: error") && text.contains("ZeroDivisionError"), "{text}");
-    assert!(text.contains("failing.before"), "what was submitted before the error: {text}");
+    assert!(
+        text.contains("run 1: error") && text.contains("ZeroDivisionError"),
+        "{text}"
+    );
+    assert!(
+        text.contains("failing.before"),
+        "what was submitted before the error: {text}"
+    );
 
     let (v, out) = check_json(&d, &["broken", "--json"]);
     assert_eq!(out.status.code(), Some(1));
@@ -180,7 +200,10 @@ fn a_failing_run_or_a_check_that_cannot_load_exits_non_zero() {
     let out = check(&d, &["nothing_configured"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("no configuration for check \"nothing_configured\""), "{text}");
+    assert!(
+        text.contains("no configuration for check \"nothing_configured\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -215,13 +238,18 @@ fn durations_are_measured_on_the_worker() {
     let out = wait_bounded(child, Duration::from_secs(60));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines = json_lines(&out.stdout);
-    let run = of_kind(&lines, "run_result").find(|v| s(v, "check") == "sleepy").unwrap();
+    let run = of_kind(&lines, "run_result")
+        .find(|v| s(v, "check") == "sleepy")
+        .unwrap();
     let ms = f(run, "duration_ms");
     assert!((30.0..40.0).contains(&ms), "sleepy took {ms} ms");
     assert_ne!(ms.fract(), 0.0, "to the microsecond, not whole milliseconds: {ms}");
 
     let (v, _) = check_json(&d, &["sleepy", "--json", "-t", "2", "--delay", "1"]);
-    let runs = v.get("instances").unwrap().as_array().unwrap()[0].get("runs").unwrap().clone();
+    let runs = v.get("instances").unwrap().as_array().unwrap()[0]
+        .get("runs")
+        .unwrap()
+        .clone();
     for r in runs.as_array().unwrap() {
         let ms = f(r, "duration_ms");
         assert!((30.0..40.0).contains(&ms), "sleepy took {ms} ms");
@@ -287,14 +315,21 @@ fn datadog_yaml_settings_reach_the_checks_and_flags_override_them() {
     assert_eq!(f(&value(&lines, "probe.check_runners"), "value"), 3.0);
     assert_eq!(f(&value(&lines, "probe.min_collection_interval"), "value"), 30.0);
     assert_eq!(f(&value(&lines, "probe.enable_metadata_collection"), "value"), 0.0);
-    assert_eq!(f(&value(&lines, "probe.custom"), "value"), 42.0, "unknown keys are kept and readable");
+    assert_eq!(
+        f(&value(&lines, "probe.custom"), "value"),
+        42.0,
+        "unknown keys are kept and readable"
+    );
     assert_eq!(
         tags(&value(&lines, "probe.proxy")),
         r#"["https:http://proxy.example:3128","no_proxy:localhost,10.0.0.1"]"#
     );
     assert_eq!(tags(&value(&lines, "probe.tags")), r#"["env:prod","team:core"]"#);
     assert_eq!(tags(&value(&lines, "probe.hostname")), r#"["host:from-settings"]"#);
-    assert!(file.parent().unwrap().join("run").is_dir(), "run_path is the data directory");
+    assert!(
+        file.parent().unwrap().join("run").is_dir(),
+        "run_path is the data directory"
+    );
 
     // The command line wins.
     let lines = probe(&file, &["--workers", "2", "--hostname", "from-flag"]);
@@ -305,8 +340,16 @@ fn datadog_yaml_settings_reach_the_checks_and_flags_override_them() {
 #[test]
 fn a_bad_datadog_yaml_is_a_start_up_error_naming_the_file_and_line() {
     for (yaml, line, what) in [
-        ("hostname: h\ntags: [env:prod,\n  team:core\nlog_level: info\n", None, "invalid YAML"),
-        ("hostname: h\n# workers\ncheck_runners: lots\n", Some(3), "`check_runners` must be a whole number"),
+        (
+            "hostname: h\ntags: [env:prod,\n  team:core\nlog_level: info\n",
+            None,
+            "invalid YAML",
+        ),
+        (
+            "hostname: h\n# workers\ncheck_runners: lots\n",
+            Some(3),
+            "`check_runners` must be a whole number",
+        ),
         ("hostname: [a, b]\n", Some(1), "`hostname` must be a string"),
     ] {
         let (_tmp, file) = settings_dirs(yaml);
@@ -323,7 +366,10 @@ fn a_bad_datadog_yaml_is_a_start_up_error_naming_the_file_and_line() {
         }
         assert!(out.stdout.is_empty(), "nothing ran");
     }
-    let out = pyhost_bare().args(["--config", "/nonexistent/datadog.yaml", "--once"]).output().unwrap();
+    let out = pyhost_bare()
+        .args(["--config", "/nonexistent/datadog.yaml", "--once"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("pyhost: /nonexistent/datadog.yaml: "));
 }

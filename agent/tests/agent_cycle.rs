@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::program::{f, interrupt, json_lines, lines_of, pyhost_bare, pyhost_in, s, wait_bounded, wait_for_line, write};
+use common::program::{
+    f, interrupt, json_lines, lines_of, pyhost_bare, pyhost_in, s, wait_bounded, wait_for_line, write,
+};
 use pyhost_agent::value::Value;
 
 const TICK: &str = r#"
@@ -24,10 +26,21 @@ class Tick(AgentCheck):
 fn counts_of_several_runs_in_one_flush_interval_are_one_summed_series() {
     let dir = tempfile::tempdir().unwrap();
     let (conf, checks) = (dir.path().join("conf.d"), dir.path().join("checks.d"));
-    write(&conf.join("tick.d/conf.yaml"), "instances:\n  - min_collection_interval: 0.4\n");
+    write(
+        &conf.join("tick.d/conf.yaml"),
+        "instances:\n  - min_collection_interval: 0.4\n",
+    );
     write(&checks.join("tick.py"), TICK);
     let child = pyhost_in(&conf, &checks, &dir.path().join("data"))
-        .args(["--output", "json", "--flush-interval", "2", "--duration", "5.1", "--no-system-checks"])
+        .args([
+            "--output",
+            "json",
+            "--flush-interval",
+            "2",
+            "--duration",
+            "5.1",
+            "--no-system-checks",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -41,7 +54,9 @@ fn counts_of_several_runs_in_one_flush_interval_are_one_summed_series() {
     for v in &lines {
         match s(v, "kind") {
             "flush" => flushes.push(Vec::new()),
-            "series" if s(v, "name") == "tick.count" => flushes.last_mut().expect("a series after a flush line").push(v),
+            "series" if s(v, "name") == "tick.count" => {
+                flushes.last_mut().expect("a series after a flush line").push(v)
+            }
             "run_result" if s(v, "check") == "tick" => {
                 assert_eq!(s(v, "status"), "ok");
                 runs += 1;
@@ -59,7 +74,10 @@ fn counts_of_several_runs_in_one_flush_interval_are_one_summed_series() {
     assert!(runs >= 10, "runs every 0.4 s for 5 s: {runs}");
     assert_eq!(total, runs as f64, "every submitted count is flushed, once");
     let biggest = flushes.iter().flatten().map(|v| f(v, "value")).fold(0.0, f64::max);
-    assert!(biggest >= 4.0, "a 2 s interval holds several 0.4 s runs, summed: {biggest}");
+    assert!(
+        biggest >= 4.0,
+        "a 2 s interval holds several 0.4 s runs, summed: {biggest}"
+    );
     let s1 = flushes.iter().flatten().next().unwrap();
     assert_eq!((s(s1, "type"), s(s1, "check")), ("count", "tick"));
 }
@@ -97,11 +115,18 @@ fn with_no_arguments_it_shows_this_machines_metrics() {
     let stderr = lines_of(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     let started = Instant::now();
-    wait_for_line(&stdout, &mut seen, Duration::from_secs(30), "flush table", |l| l.starts_with("flush at "));
+    wait_for_line(&stdout, &mut seen, Duration::from_secs(30), "flush table", |l| {
+        l.starts_with("flush at ")
+    });
     // The first flush comes once every instance has run, within seconds.
     assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
     let mut rows: BTreeMap<String, (String, f64)> = BTreeMap::new();
-    let wanted = ["system.cpu.user", "system.mem.total", "system.swap.total", "system.load.1"];
+    let wanted = [
+        "system.cpu.user",
+        "system.mem.total",
+        "system.swap.total",
+        "system.load.1",
+    ];
     while !wanted.iter().all(|w| rows.contains_key(*w)) {
         let line = wait_for_line(&stdout, &mut seen, Duration::from_secs(5), "table rows", |_| true);
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -118,16 +143,31 @@ fn with_no_arguments_it_shows_this_machines_metrics() {
     let status = wait_bounded(child, Duration::from_secs(20)).status;
     let log: Vec<String> = stderr.try_iter().collect();
     assert!(status.success(), "{status:?}\n{}", log.join("\n"));
-    assert!(log.iter().any(|l| l.contains("running the bundled example checks")), "{log:?}");
-    assert!(log.iter().any(|l| l.contains("loaded check cpu from module checks.system.cpu")), "{log:?}");
+    assert!(
+        log.iter().any(|l| l.contains("running the bundled example checks")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("loaded check cpu from module checks.system.cpu")),
+        "{log:?}"
+    );
 
     let (kind, user) = &rows["system.cpu.user"];
     assert_eq!(kind, "gauge");
     assert!((0.0..=100.0).contains(user), "system.cpu.user {user}");
     let mem = rows["system.mem.total"].1;
-    assert!((mem - meminfo_mb("MemTotal")).abs() < 1e-5, "{mem} MB, /proc/meminfo says {}", meminfo_mb("MemTotal"));
+    assert!(
+        (mem - meminfo_mb("MemTotal")).abs() < 1e-5,
+        "{mem} MB, /proc/meminfo says {}",
+        meminfo_mb("MemTotal")
+    );
     let swap = rows["system.swap.total"].1;
-    assert!((swap - swaps_mb()).abs() < 1e-5, "{swap} MB, /proc/swaps says {}", swaps_mb());
+    assert!(
+        (swap - swaps_mb()).abs() < 1e-5,
+        "{swap} MB, /proc/swaps says {}",
+        swaps_mb()
+    );
     assert!((swap - meminfo_mb("SwapTotal")).abs() < 1e-5);
     let load = rows["system.load.1"].1;
     assert!(load >= 0.0);
@@ -143,7 +183,13 @@ pub fn context_switches(pid: u32) -> BTreeMap<String, u64> {
         let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
             continue;
         };
-        let name = status.lines().next().and_then(|l| l.strip_prefix("Name:")).unwrap_or("?").trim().to_string();
+        let name = status
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("Name:"))
+            .unwrap_or("?")
+            .trim()
+            .to_string();
         let switches: u64 = status
             .lines()
             .filter(|l| l.contains("ctxt_switches:"))
@@ -161,7 +207,10 @@ fn an_idle_agent_sleeps() {
     // old loop polled every 10 ms: 100 wake-ups a second.
     let dir = tempfile::tempdir().unwrap();
     let (conf, checks) = (dir.path().join("conf.d"), dir.path().join("checks.d"));
-    write(&conf.join("tick.d/conf.yaml"), "instances:\n  - min_collection_interval: 60\n");
+    write(
+        &conf.join("tick.d/conf.yaml"),
+        "instances:\n  - min_collection_interval: 60\n",
+    );
     write(&checks.join("tick.py"), TICK);
     let mut child = pyhost_in(&conf, &checks, &dir.path().join("data"))
         .args(["--output", "json", "--no-system-checks"])
@@ -189,5 +238,8 @@ fn an_idle_agent_sleeps() {
     let total: u64 = per_thread.values().sum();
     let per_second = total as f64 / window.as_secs_f64();
     eprintln!("idle wake-ups over {window:?}: {total} ({per_second:.1}/s) {per_thread:?}");
-    assert!(per_second <= 4.0, "{per_second:.1} context switches a second while idle: {per_thread:?}");
+    assert!(
+        per_second <= 4.0,
+        "{per_second:.1} context switches a second while idle: {per_thread:?}"
+    );
 }

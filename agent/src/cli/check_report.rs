@@ -145,10 +145,9 @@ impl CheckResults {
     pub fn succeeded(&self) -> bool {
         self.load_error.is_none()
             && !self.instances.is_empty()
-            && self
-                .instances
-                .values()
-                .all(|i| i.load_error.is_none() && !i.runs.is_empty() && i.runs.iter().all(|r| r.status == RunStatus::Ok))
+            && self.instances.values().all(|i| {
+                i.load_error.is_none() && !i.runs.is_empty() && i.runs.iter().all(|r| r.status == RunStatus::Ok)
+            })
     }
 
     /// One JSON document: the check, then per instance its runs and the
@@ -350,7 +349,9 @@ mod tests {
         c.report(&Report::Run(&run(1, 1, RunStatus::Error))).unwrap();
         let r = c.results();
         assert!(!r.succeeded(), "a failed run fails the command");
-        assert!(r.to_text().contains("    error: ZeroDivisionError: division by zero\n      Traceback...\n        line 3"));
+        assert!(r
+            .to_text()
+            .contains("    error: ZeroDivisionError: division by zero\n      Traceback...\n        line 3"));
     }
 
     #[test]
@@ -369,8 +370,13 @@ mod tests {
         c.report(&Report::LoadError(failure)).unwrap();
         let r = c.results();
         assert!(!r.succeeded());
-        assert!(r.to_text().starts_with("Error: check c could not be loaded: unable to import module 'c'"));
+        assert!(r
+            .to_text()
+            .starts_with("Error: check c could not be loaded: unable to import module 'c'"));
         assert_eq!(r.to_json()["load_error"]["message"], "unable to import module 'c'");
-        assert!(!CheckCollector::new("none").results().succeeded(), "no instance is a failure");
+        assert!(
+            !CheckCollector::new("none").results().succeeded(),
+            "no instance is a failure"
+        );
     }
 }

@@ -82,7 +82,10 @@ impl AgentSettings {
         let line = self
             .text
             .lines()
-            .position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
+            .position(|l| {
+                l.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+            })
             .map_or(1, |i| i + 1);
         let shown = self.get(key).map_or_else(|| "null".to_string(), Value::to_string);
         format!("{}:{line}: `{key}` {what}, got {shown}", self.path.display())
@@ -96,7 +99,10 @@ impl AgentSettings {
         }
         self.check_runners()?;
         self.min_collection_interval()?;
-        if self.get("enable_metadata_collection").is_some_and(|v| !matches!(v, Value::Bool(_))) {
+        if self
+            .get("enable_metadata_collection")
+            .is_some_and(|v| !matches!(v, Value::Bool(_)))
+        {
             return Err(self.key_error("enable_metadata_collection", "must be true or false"));
         }
         if let Some(tags) = self.get("tags") {
@@ -233,14 +239,19 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_line() {
         let e = parse("hostname: a\ntags: [a, b\n").unwrap_err();
-        assert!(e.starts_with("/etc/pyhost/datadog.yaml:") && e.contains("invalid YAML"), "{e}");
+        assert!(
+            e.starts_with("/etc/pyhost/datadog.yaml:") && e.contains("invalid YAML"),
+            "{e}"
+        );
         let line: usize = e.split(':').nth(1).unwrap().parse().unwrap();
         assert!(line >= 2, "{e}");
         assert_eq!(
             parse("hostname: a\n\ncheck_runners: many\n").unwrap_err(),
             "/etc/pyhost/datadog.yaml:3: `check_runners` must be a whole number from 1 to 65535, got \"many\""
         );
-        assert!(parse("tags: env:prod\n").unwrap_err().starts_with("/etc/pyhost/datadog.yaml:1: `tags`"));
+        assert!(parse("tags: env:prod\n")
+            .unwrap_err()
+            .starts_with("/etc/pyhost/datadog.yaml:1: `tags`"));
         assert!(parse("- a\n").unwrap_err().contains("must be a mapping"));
         assert_eq!(parse("").unwrap().get("hostname"), None);
         let e = AgentSettings::load(Path::new("/nonexistent/datadog.yaml")).unwrap_err();

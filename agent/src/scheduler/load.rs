@@ -165,15 +165,25 @@ impl Scheduler {
     /// system check's default (`conf.yaml.default`, replaced by any file of
     /// the user's).
     fn configs(&self, name: &str) -> Result<(Vec<CheckConfig>, Option<&'static str>), ConfigError> {
-        let system = system::find(name).filter(|_| self.opts.system_checks || self.opts.only.is_some());
+        let system = system::find(name);
+        // The default configuration serves when the system checks are on
+        // (or this one is asked for by name) and the user has none.
+        let defaults = self.opts.system_checks || self.opts.only.is_some();
         let configs = match system {
-            Some(s) if check_config_files(&self.opts.conf_dir, name).unwrap_or_default().is_empty() => {
+            Some(s)
+                if defaults
+                    && check_config_files(&self.opts.conf_dir, name)
+                        .unwrap_or_default()
+                        .is_empty() =>
+            {
                 vec![s.default_config()?]
             }
             _ => load_check_configs(&self.opts.conf_dir, name)?,
         };
         // The Agent's loaders: a core check wins unless `loader: python`.
-        let module = system.filter(|_| !system::wants_python_loader(&configs)).map(|s| s.module);
+        let module = system
+            .filter(|_| !system::wants_python_loader(&configs))
+            .map(|s| s.module);
         Ok((configs, module))
     }
 

@@ -277,9 +277,15 @@ impl Scheduler {
                 self.poll_changes();
                 next_poll = Some(Instant::now() + self.opts.poll_interval);
             }
-            let until = [self.next_due(), next_poll, next_flush, deadline, self.next_broken_report()]
-                .into_iter()
-                .fold(None, earliest);
+            let until = [
+                self.next_due(),
+                next_poll,
+                next_flush,
+                deadline,
+                self.next_broken_report(),
+            ]
+            .into_iter()
+            .fold(None, earliest);
             self.sleep_until(until);
         }
         self.drain();

@@ -225,7 +225,15 @@ impl Scheduler {
             if let Some(delay) = delay {
                 inst.next_due = Instant::now() + delay;
             }
-            finished.push((inst.check.clone(), inst.index, inst.id.clone(), (Arc::clone(&inst.pool), Arc::clone(&inst.object)), running, result, samples));
+            finished.push((
+                inst.check.clone(),
+                inst.index,
+                inst.id.clone(),
+                (Arc::clone(&inst.pool), Arc::clone(&inst.object)),
+                running,
+                result,
+                samples,
+            ));
         }
         self.retired.retain(|i| i.running.is_some());
         for (check, index, id, object, running, result, samples) in finished {

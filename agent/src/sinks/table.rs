@@ -19,7 +19,11 @@ pub struct TableSink<W: Write + Send> {
 impl<W: Write + Send> TableSink<W> {
     /// A table sink writing to `out`.
     pub fn new(out: W) -> TableSink<W> {
-        TableSink { out, runs: 0, failed: 0 }
+        TableSink {
+            out,
+            runs: 0,
+            failed: 0,
+        }
     }
 }
 

@@ -24,7 +24,13 @@ fn bad(msg: impl Into<String>) -> io::Error {
 
 /// Send `method path` to `addr` (`HOST:PORT`) with an optional JSON body
 /// and read the response; `timeout` bounds connecting and each read.
-pub fn request(addr: &str, method: &str, path: &str, body: Option<&str>, timeout: Duration) -> io::Result<HttpResponse> {
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
     let target = addr
         .to_socket_addrs()?
         .next()

@@ -94,7 +94,12 @@ fn check(out: &mut String, c: &CheckSnapshot, now: f64) {
         if failed { "FAILED" } else { "LOADED" }
     );
     if let (Some(m), Some(i)) = (&c.module, &c.interpreter) {
-        let _ = write!(out, "<p class=\"meta\">{} in the {} interpreter</p>", escape(m), escape(i));
+        let _ = write!(
+            out,
+            "<p class=\"meta\">{} in the {} interpreter</p>",
+            escape(m),
+            escape(i)
+        );
     }
     out.push('\n');
     if let Some(e) = &c.error {
@@ -199,7 +204,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]
@@ -251,7 +259,11 @@ mod tests {
         assert!(page.contains("id=\"check-good\""));
         assert!(page.contains("<section class=\"check failed\" id=\"check-bad\""));
         assert!(page.contains("<p>unable to import &lt;bad&gt;</p><pre>Traceback</pre>"));
-        assert_eq!(page.matches("<svg class=\"chart\"").count(), 1, "no chart without instances");
+        assert_eq!(
+            page.matches("<svg class=\"chart\"").count(),
+            1,
+            "no chart without instances"
+        );
         // The two runs: 2 ms halfway up, 4 ms at the top, 30 s apart at the right end.
         assert!(page.contains("<polyline"), "{page}");
         assert!(page.contains("cy=\"10.0\""), "the longest run is at the top: {page}");

@@ -205,7 +205,12 @@ impl StatusBoard {
                     .values()
                     .map(|i| {
                         let mut s = i.snap.clone();
-                        s.durations = i.history.iter().filter(|d| d[0] >= now - HISTORY_SECS).copied().collect();
+                        s.durations = i
+                            .history
+                            .iter()
+                            .filter(|d| d[0] >= now - HISTORY_SECS)
+                            .copied()
+                            .collect();
                         s
                     })
                     .collect();
@@ -453,7 +458,10 @@ mod tests {
         assert_eq!((i.samples_last_run, i.samples_total), (1, 4));
         assert_eq!(i.last_status.as_deref(), Some("error"));
         let err = i.last_error.as_ref().unwrap();
-        assert_eq!((err.message.as_str(), err.traceback.as_deref()), ("boom", Some("Traceback: x")));
+        assert_eq!(
+            (err.message.as_str(), err.traceback.as_deref()),
+            ("boom", Some("Traceback: x"))
+        );
         assert_eq!(i.durations.len(), 2);
         assert_eq!(i.durations[1][1], 30.0);
         // The JSON reads back (what `pyhost status` does), floats to their last digit or so.
@@ -473,7 +481,10 @@ mod tests {
         );
         assert!(resolve_addr("[::1]:0", false).is_ok());
         let e = resolve_addr("0.0.0.0:5002", false).unwrap_err();
-        assert!(e.contains("not a loopback address") && e.contains("--status-allow-remote"), "{e}");
+        assert!(
+            e.contains("not a loopback address") && e.contains("--status-allow-remote"),
+            "{e}"
+        );
         assert!(resolve_addr("0.0.0.0:5002", true).is_ok());
         assert!(resolve_addr("nonsense", false).unwrap_err().contains("HOST:PORT"));
     }

@@ -109,7 +109,8 @@ mod tests {
         });
         let server = StatusServer::start("127.0.0.1:0".parse().unwrap(), board).unwrap();
         let addr = server.local_addr().to_string();
-        let get = |method: &str, path: &str| client::request(&addr, method, path, None, Duration::from_secs(5)).unwrap();
+        let get =
+            |method: &str, path: &str| client::request(&addr, method, path, None, Duration::from_secs(5)).unwrap();
         let json = get("GET", "/status.json");
         assert_eq!(json.status, 200);
         let snap: Snapshot = serde_json::from_str(&json.body).unwrap();

@@ -102,7 +102,10 @@ mod tests {
         }
         let network = find("network").unwrap().default_config().unwrap();
         assert_eq!(
-            network.instances[0].get("excluded_interfaces").map(Value::to_string).as_deref(),
+            network.instances[0]
+                .get("excluded_interfaces")
+                .map(Value::to_string)
+                .as_deref(),
             Some(r#"["lo","lo0"]"#)
         );
         assert!(find("nope").is_none());

@@ -46,7 +46,11 @@ pub fn start(common: &CommonArgs, workers_flag: Option<u16>, quiet: bool) -> Res
     if !conf_dir.is_dir() {
         return Err(format!("{} is not a directory", conf_dir.display()).into());
     }
-    let file_workers = settings.as_ref().map(AgentSettings::check_runners).transpose()?.flatten();
+    let file_workers = settings
+        .as_ref()
+        .map(AgentSettings::check_runners)
+        .transpose()?
+        .flatten();
     let workers = workers_flag.or(file_workers).unwrap_or(DEFAULT_WORKERS);
     let interval = settings
         .as_ref()

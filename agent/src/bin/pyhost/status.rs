@@ -9,8 +9,12 @@ use pyhost_agent::status::{client, text, Snapshot};
 use crate::args::StatusArgs;
 
 pub fn status(opts: StatusArgs) -> Result<(), Box<dyn Error>> {
-    let response = client::request(&opts.addr, "GET", "/status.json", None, Duration::from_secs(5))
-        .map_err(|e| format!("cannot reach {}: {e} (is pyhost running with --status-addr {0}?)", opts.addr))?;
+    let response = client::request(&opts.addr, "GET", "/status.json", None, Duration::from_secs(5)).map_err(|e| {
+        format!(
+            "cannot reach {}: {e} (is pyhost running with --status-addr {0}?)",
+            opts.addr
+        )
+    })?;
     if response.status != 200 {
         return Err(format!("{} answered {}: {}", opts.addr, response.status, response.body.trim()).into());
     }
