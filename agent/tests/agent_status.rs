@@ -166,7 +166,7 @@ fn status_json_and_the_status_command() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for want in [
         "Running Checks",
-        "  good (good, main interpreter)",
+        "  good (good, in ",
         "Instance 0 [OK] good:",
         "Instance 0 [ERROR] erratic:",
         "Last Error: erratic failure on purpose",

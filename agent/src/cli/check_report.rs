@@ -211,7 +211,7 @@ impl CheckResults {
         for (index, i) in &self.instances {
             let _ = writeln!(out, "=== {} instance {index} ({}) ===", self.name, i.check_id);
             if let (Some(m), Some(interp)) = (&self.module, &self.interpreter) {
-                let _ = writeln!(out, "from {m}, in the {interp} interpreter");
+                let _ = writeln!(out, "from {m}, {}", crate::status::text::where_it_runs(interp));
             }
             if let Some(e) = &i.load_error {
                 let _ = writeln!(out, "Error: the instance could not be created: {e}\n");

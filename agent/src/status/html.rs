@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::text::{ago, instance_state, mib, ms, span};
+use super::text::{ago, instance_state, mib, ms, span, where_it_runs};
 use super::{CheckSnapshot, ErrorInfo, Snapshot, HISTORY_SECS};
 
 /// `&`, `<`, `>`, `"` and `'` as entities.
@@ -94,12 +94,7 @@ fn check(out: &mut String, c: &CheckSnapshot, now: f64) {
         if failed { "FAILED" } else { "LOADED" }
     );
     if let (Some(m), Some(i)) = (&c.module, &c.interpreter) {
-        let _ = write!(
-            out,
-            "<p class=\"meta\">{} in the {} interpreter</p>",
-            escape(m),
-            escape(i)
-        );
+        let _ = write!(out, "<p class=\"meta\">{} {}</p>", escape(m), escape(&where_it_runs(i)));
     }
     out.push('\n');
     if let Some(e) = &c.error {

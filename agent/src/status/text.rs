@@ -30,6 +30,14 @@ pub(crate) fn ago(t: Option<f64>, now: f64) -> String {
     t.map_or_else(|| "never".to_string(), |t| format!("{} ago", span(now - t)))
 }
 
+/// Where a check runs, in words: `in the main interpreter`, `in its own sub-interpreter`.
+pub fn where_it_runs(interpreter: &str) -> String {
+    match interpreter {
+        "subinterpreter" => "in its own sub-interpreter".to_string(),
+        other => format!("in the {other} interpreter"),
+    }
+}
+
 /// The Agent's word for an instance's state.
 pub(crate) fn instance_state(i: &InstanceSnapshot) -> &'static str {
     if i.load_error.is_some() {
@@ -82,7 +90,7 @@ pub fn render(s: &Snapshot) -> String {
         out.push('\n');
         let mut title = format!("  {}", c.name);
         if let (Some(m), Some(i)) = (&c.module, &c.interpreter) {
-            let _ = write!(title, " ({m}, {i} interpreter)");
+            let _ = write!(title, " ({m}, {})", where_it_runs(i));
         }
         let _ = writeln!(out, "{title}\n  {}", "-".repeat(c.name.chars().count()));
         for i in &c.instances {
@@ -191,7 +199,7 @@ mod tests {
             "Python: 3.11.7",
             "uptime: 1h 2m 5s, RSS: 3.0 MiB",
             "last flush: 5s ago",
-            "  cpu (checks.system.cpu, main interpreter)",
+            "  cpu (checks.system.cpu, in the main interpreter)",
             "    Instance 0 [OK] cpu:1",
             "Total Runs: 2, Errors: 0",
             "Samples: Last Run: 3, Total: 6",
