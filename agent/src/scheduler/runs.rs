@@ -185,6 +185,9 @@ impl Scheduler {
                         inst.running = Some(running);
                     }
                     Err(e) => {
+                        if let Some(l) = limit {
+                            inst.next_due = now + l.delay;
+                        }
                         let report = RunReport {
                             check: inst.check.clone(),
                             instance: inst.index,

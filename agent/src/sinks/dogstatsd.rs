@@ -135,7 +135,7 @@ pub fn batch_lines(lines: &[String], max: usize) -> (Vec<String>, Vec<String>) {
     (datagrams, dropped)
 }
 
-/// Sends each run's flush to a DogStatsD server over UDP.
+/// Sends each flush to a DogStatsD server over UDP.
 #[derive(Debug)]
 pub struct DogStatsdSink {
     socket: UdpSocket,

@@ -24,7 +24,7 @@ impl Sink for StderrSink {
 }
 
 /// The log line for a report's line; `None` for a successful run (and for
-/// the lines of a run's flush, which are never a report's first line).
+/// the lines of a flush, which are never a report's first line).
 fn log_line(line: &ReportLine<'_>) -> Option<String> {
     Some(match line {
         ReportLine::Loaded(l) => loaded("loaded", l),
