@@ -35,9 +35,9 @@
 //!   from `sys.modules`, imported afresh, and its instances re-created
 //!   (the old ones get `cancel()`). Checks whose configuration appears or
 //!   disappears are loaded or unscheduled.
-//! * **Flush**: every `flush_interval` (and once as soon as every instance
-//!   has run at start-up, so the first figures come at once), the
-//!   aggregator is flushed for every check id: counts are summed over the
+//! * **Flush**: once as soon as every instance has run at start-up (so the
+//!   first figures come at once), then every `flush_interval` from there,
+//!   the aggregator is flushed for every check id: counts are summed over the
 //!   runs of the interval, gauges keep the last value, rates use the last
 //!   two samples. With [`RunLimit`] the flush happens after the last run
 //!   (or after each run: `check`). Stopping flushes what is pending.
@@ -259,6 +259,9 @@ impl Scheduler {
             if startup_flush && self.startup_runs_done() {
                 startup_flush = false;
                 self.flush();
+                // The cycle starts here: instances that started together
+                // are flushed just after each of their runs, not before.
+                next_flush = Some(Instant::now() + self.opts.flush_interval);
             }
             if let Some(at) = next_flush.filter(|t| now >= *t) {
                 startup_flush = false;
