@@ -103,6 +103,7 @@ fn main() {
         opts.isolation = isolation;
         opts.duration = Some(Duration::from_secs(secs));
         opts.check_timeout = Duration::from_secs(30);
+        opts.system_checks = false;
         let pool = WorkerPool::builder().workers(4).name("bench-check").build().unwrap();
         let sinks: Vec<Box<dyn Sink>> = vec![Box::new(Count(Arc::clone(&runs)))];
         let mut scheduler = Scheduler::new(opts, Arc::clone(&host), pool, sinks);

@@ -133,7 +133,33 @@ pub fn load_check_class(py: Python<'_>, name: &str) -> std::result::Result<Check
             ))
         }
     };
-    let class = find_subclass(py, &module, &bases)
+    class_in_module(py, name, module_name, module, &bases)
+}
+
+/// [`load_check_class`] for a check whose module is known, e.g. a system
+/// check shipped with the agent (`checks.system.cpu`): import that module
+/// and find its check class.
+pub fn load_check_class_from(
+    py: Python<'_>,
+    name: &str,
+    module_name: &str,
+) -> std::result::Result<CheckClass, LoadError> {
+    let bases = base_classes(py);
+    let module = py
+        .import(module_name)
+        .map_err(|e| LoadError::from_python(&format!("unable to import module '{module_name}'"), &e))?;
+    class_in_module(py, name, module_name.to_string(), module, &bases)
+}
+
+/// The check class in an imported module (rtloader's `_findSubclassOf`).
+fn class_in_module<'py>(
+    py: Python<'py>,
+    name: &str,
+    module_name: String,
+    module: Bound<'py>,
+    bases: &[Bound<'py>],
+) -> std::result::Result<CheckClass, LoadError> {
+    let class = find_subclass(py, &module, bases)
         .map_err(|e| LoadError::from_python(&format!("unable to inspect module '{module_name}'"), &e))?
         .ok_or_else(|| {
             LoadError::new(format!(

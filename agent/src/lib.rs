@@ -28,6 +28,12 @@
 //!   records;
 //! * [`scheduler`] and [`sinks`]: the agent program's engine and its
 //!   outputs (table, JSON lines, stderr, DogStatsD);
+//! * [`system`]: the system checks shipped with the agent (`cpu`, `memory`,
+//!   `disk`, ...) and their default configuration;
+//! * [`status`]: the status page (`--status-addr`: `/status.json` and an
+//!   HTML page) and its text form (`pyhost status`);
+//! * [`cli`]: what the program's commands are made of (`datadog.yaml`
+//!   settings, the `check` command's report);
 //! * [`setup`]: the options and start-up shared by check-running programs;
 //! * [`pybase`]: the Python base package (`checks.AgentCheck`) shipped in
 //!   the library.
@@ -35,6 +41,7 @@
 pub mod aggregator;
 pub mod cache;
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod containment;
 pub mod host;
@@ -48,7 +55,9 @@ pub mod runner;
 pub mod scheduler;
 pub mod setup;
 pub mod sinks;
+pub mod status;
 pub mod subprocess;
+pub mod system;
 #[cfg(test)]
 mod test_util;
 pub mod value;

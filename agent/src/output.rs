@@ -3,7 +3,7 @@
 //! * [`CheckLine`]: run_check's line per submission (as the check made it),
 //!   warning and run result (`docs/run_check.md`);
 //! * [`ReportLine`]: the agent's `--output json` line per report and per
-//!   item of a run's flush (`docs/agent.md`).
+//!   item of a flush (`docs/agent.md`).
 //!
 //! Both embed the same serialized records, whose field order is the
 //! schema's: the aggregator's ([`ServiceCheck`], [`MetricSample`], ...),
@@ -21,7 +21,7 @@ use super::aggregator::{
     Submission,
 };
 use super::check::{LoadError, RunOutcome};
-use super::sinks::{LoadFailure, Loaded, Report, RunReport, Skipped};
+use super::sinks::{FlushEntry, FlushReport, LoadFailure, Loaded, Report, RunReport, Skipped};
 use super::value::Value;
 
 /// Write `line` as one line of compact JSON.
@@ -161,6 +161,8 @@ pub enum ReportLine<'a> {
     Skipped(Skipped<'a>),
     /// A run finished.
     RunResult(&'a RunReport),
+    /// The aggregator was flushed: what follows is the flush's content.
+    Flush(FlushSummary),
     /// A flushed serie.
     Series(OfRun<'a, &'a Serie>),
     /// A flushed histogram bucket count.
@@ -171,8 +173,25 @@ pub enum ReportLine<'a> {
     Event(OfRun<'a, EventSummary<'a>>),
 }
 
-/// An item of a run's flush, after the run's `check`, `instance`,
-/// `check_id` and `run`.
+/// The `flush` line: when, and how much it holds.
+#[derive(Debug, Serialize)]
+pub struct FlushSummary {
+    /// Seconds since the Unix epoch.
+    pub timestamp: f64,
+    /// Instances with something in the flush.
+    pub instances: usize,
+    /// Series.
+    pub series: usize,
+    /// Histogram bucket counts.
+    pub buckets: usize,
+    /// Service checks.
+    pub service_checks: usize,
+    /// Events.
+    pub events: usize,
+}
+
+/// An item of a flush, after its instance's `check`, `instance`,
+/// `check_id` and `run` (the instance's last run in the flush).
 #[derive(Debug, Serialize)]
 pub struct OfRun<'a, T> {
     /// The check's name.
@@ -188,13 +207,25 @@ pub struct OfRun<'a, T> {
     pub item: T,
 }
 
-fn of_run<T>(r: &RunReport, item: T) -> OfRun<'_, T> {
+fn of_run<T>(e: &FlushEntry, item: T) -> OfRun<'_, T> {
     OfRun {
-        check: &r.check,
-        instance: r.instance,
-        check_id: &r.check_id,
-        run: r.run,
+        check: &e.check,
+        instance: e.instance,
+        check_id: &e.check_id,
+        run: e.run,
         item,
+    }
+}
+
+fn flush_summary(f: &FlushReport) -> FlushSummary {
+    let count = |n: fn(&FlushEntry) -> usize| f.entries.iter().map(n).sum();
+    FlushSummary {
+        timestamp: f.timestamp,
+        instances: f.entries.len(),
+        series: count(|e| e.flush.series.len()),
+        buckets: count(|e| e.flush.buckets.len()),
+        service_checks: count(|e| e.flush.service_checks.len()),
+        events: count(|e| e.flush.events.len()),
     }
 }
 
@@ -216,23 +247,27 @@ pub fn report_line<'a>(report: &Report<'a>) -> ReportLine<'a> {
         Report::Unloaded { check } => ReportLine::Unloaded { check },
         Report::Skipped(s) => ReportLine::Skipped(s),
         Report::Run(r) => ReportLine::RunResult(r),
+        Report::Flush(f) => ReportLine::Flush(flush_summary(f)),
     }
 }
 
-/// Every line for a report, in output order: its own line, then for a run
-/// what its flush contained (series, buckets, service checks, events).
+/// Every line for a report, in output order: its own line, then for a
+/// flush what it contained, instance by instance (series, buckets, service
+/// checks, events).
 pub fn report_lines<'a>(report: &Report<'a>) -> Vec<ReportLine<'a>> {
     let mut lines = vec![report_line(report)];
-    if let Report::Run(r) = *report {
-        let f = &r.flush;
-        lines.extend(f.series.iter().map(|s| ReportLine::Series(of_run(r, s))));
-        lines.extend(f.buckets.iter().map(|b| ReportLine::Bucket(of_run(r, b))));
-        lines.extend(
-            f.service_checks
-                .iter()
-                .map(|sc| ReportLine::ServiceCheck(of_run(r, sc))),
-        );
-        lines.extend(f.events.iter().map(|e| ReportLine::Event(of_run(r, e.summary()))));
+    if let Report::Flush(flush) = *report {
+        for e in &flush.entries {
+            let f = &e.flush;
+            lines.extend(f.series.iter().map(|s| ReportLine::Series(of_run(e, s))));
+            lines.extend(f.buckets.iter().map(|b| ReportLine::Bucket(of_run(e, b))));
+            lines.extend(
+                f.service_checks
+                    .iter()
+                    .map(|sc| ReportLine::ServiceCheck(of_run(e, sc))),
+            );
+            lines.extend(f.events.iter().map(|ev| ReportLine::Event(of_run(e, ev.summary()))));
+        }
     }
     lines
 }
@@ -360,24 +395,38 @@ mod tests {
             status: RunStatus::Ok,
             errors: Value::Array(vec![]),
             warnings: vec!["w".into()],
-            duration: Duration::from_millis(5),
-            flush: Flush {
-                series: vec![Serie {
-                    name: "s".into(),
-                    kind: SerieKind::Rate,
-                    value: f64::NAN,
-                    tags: vec![],
-                    hostname: "h".into(),
-                    timestamp: 1.0,
-                }],
-                ..Flush::default()
-            },
+            duration: Duration::from_micros(5_125),
+            samples: 3,
         };
-        let lines: Vec<String> = report_lines(&Report::Run(&run)).iter().map(text).collect();
+        assert_eq!(
+            text(&report_line(&Report::Run(&run))),
+            r#"{"kind":"run_result","check":"c","instance":0,"check_id":"c:1","run":2,"status":"ok","errors":[],"warnings":["w"],"duration_ms":5.125,"samples":3}"#
+        );
+        let flush = FlushReport {
+            timestamp: 7.0,
+            entries: vec![FlushEntry {
+                check: "c".into(),
+                instance: 0,
+                check_id: "c:1".into(),
+                run: 2,
+                flush: Flush {
+                    series: vec![Serie {
+                        name: "s".into(),
+                        kind: SerieKind::Rate,
+                        value: f64::NAN,
+                        tags: vec![],
+                        hostname: "h".into(),
+                        timestamp: 1.0,
+                    }],
+                    ..Flush::default()
+                },
+            }],
+        };
+        let lines: Vec<String> = report_lines(&Report::Flush(&flush)).iter().map(text).collect();
         assert_eq!(
             lines,
             [
-                r#"{"kind":"run_result","check":"c","instance":0,"check_id":"c:1","run":2,"status":"ok","errors":[],"warnings":["w"],"duration_ms":5.0}"#,
+                r#"{"kind":"flush","timestamp":7.0,"instances":1,"series":1,"buckets":0,"service_checks":0,"events":0}"#,
                 r#"{"kind":"series","check":"c","instance":0,"check_id":"c:1","run":2,"name":"s","type":"rate","value":null,"tags":[],"hostname":"h","timestamp":1.0}"#,
             ]
         );

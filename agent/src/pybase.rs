@@ -1,8 +1,9 @@
 //! The Python base package shipped inside the library: `checks`
-//! (`from checks import AgentCheck`), its fallback `checks.stubs`, and
+//! (`from checks import AgentCheck`), its fallback `checks.stubs`,
 //! `checks._guards` (the host's guards: stdout to the log, read-only
 //! built-in modules, `Popen` children registered; see
-//! [`containment`](crate::containment)), compiled into the binary from
+//! [`containment`](crate::containment)) and the system checks
+//! `checks.system.*` ([`crate::system`]), compiled into the binary from
 //! `python/checks/` so checks run with no Python package installed.
 
 use pyhost::{Bound, Python, Result};
@@ -20,8 +21,20 @@ pub struct EmbeddedModule {
     pub is_package: bool,
 }
 
+macro_rules! system_module {
+    ($name:literal) => {
+        EmbeddedModule {
+            name: concat!("checks.system.", $name),
+            filename: concat!("<pyhost>/checks/system/", $name, ".py"),
+            source: include_str!(concat!("../python/checks/system/", $name, ".py")),
+            is_package: false,
+        }
+    };
+}
+
 /// The package's modules, in installation order: `checks.stubs` first,
-/// because `checks` imports it when the host modules are missing.
+/// because `checks` imports it when the host modules are missing; a
+/// package before its modules.
 pub const MODULES: &[EmbeddedModule] = &[
     EmbeddedModule {
         name: "checks.stubs",
@@ -41,6 +54,20 @@ pub const MODULES: &[EmbeddedModule] = &[
         source: include_str!("../python/checks/_guards.py"),
         is_package: false,
     },
+    EmbeddedModule {
+        name: "checks.system",
+        filename: "<pyhost>/checks/system/__init__.py",
+        source: include_str!("../python/checks/system/__init__.py"),
+        is_package: true,
+    },
+    system_module!("cpu"),
+    system_module!("disk"),
+    system_module!("file_handle"),
+    system_module!("io"),
+    system_module!("load"),
+    system_module!("memory"),
+    system_module!("network"),
+    system_module!("uptime"),
 ];
 
 /// Install the base package in `sys.modules`, so `import checks` works
@@ -51,7 +78,7 @@ pub const MODULES: &[EmbeddedModule] = &[
 /// the guards are installed in this interpreter (`checks._guards.install`).
 pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
     let linecache = py.import("linecache")?.getattr("cache")?;
-    let mut package = None;
+    let sys_modules = py.import("sys")?.getattr("modules")?;
     for m in MODULES {
         let lines: Vec<String> = m.source.split_inclusive('\n').map(str::to_owned).collect();
         linecache.set_item(m.filename, (m.source.len(), (), lines, m.filename))?;
@@ -59,16 +86,20 @@ pub fn install(py: Python<'_>) -> Result<Bound<'_>> {
         if m.is_package {
             module.setattr("__path__", Vec::<String>::new())?;
             module.setattr("__package__", m.name)?;
-            package = Some(module);
         } else if let Some((parent, _)) = m.name.rsplit_once('.') {
             module.setattr("__package__", parent)?;
         }
     }
-    let package = package.expect("MODULES contains the package");
-    let modules = py.import("sys")?.getattr("modules")?;
-    package.setattr("stubs", modules.get_item("checks.stubs")?)?;
-    crate::containment::install_in_interpreter(py, &modules.get_item("checks._guards")?)?;
-    Ok(package)
+    // `checks.stubs` is an attribute of `checks`, as an import would make it.
+    for m in MODULES {
+        if let Some((parent, leaf)) = m.name.rsplit_once('.') {
+            sys_modules
+                .get_item(parent)?
+                .setattr(leaf, sys_modules.get_item(m.name)?)?;
+        }
+    }
+    crate::containment::install_in_interpreter(py, &sys_modules.get_item("checks._guards")?)?;
+    sys_modules.get_item("checks")
 }
 
 #[cfg(test)]
@@ -78,7 +109,14 @@ mod tests {
     #[test]
     fn sources_are_embedded_and_ordered() {
         let names: Vec<&str> = MODULES.iter().map(|m| m.name).collect();
-        assert_eq!(names, ["checks.stubs", "checks", "checks._guards"]);
+        assert_eq!(
+            names[..4],
+            ["checks.stubs", "checks", "checks._guards", "checks.system"]
+        );
+        for s in crate::system::CHECKS {
+            let m = MODULES.iter().find(|m| m.name == s.module).expect(s.module);
+            assert!(m.source.contains("(AgentCheck):"), "{}", s.module);
+        }
         let pkg = &MODULES[1];
         assert!(pkg.is_package && pkg.source.contains("class AgentCheck("));
         // The package must reach its fallback by absolute import: the

@@ -1,6 +1,8 @@
 //! The `pyhost` program, run as a subprocess: one-shot JSON output on the
 //! bundled example checks, DogStatsD over UDP, hot reload, timeouts, and the
-//! command line itself.
+//! command line itself. (The flush cycle, the system checks and the idle
+//! loop: `agent_cycle.rs`; `check` and `--config`: `agent_commands.rs`; the
+//! status: `agent_status.rs`.)
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
@@ -24,6 +26,9 @@ fn pyhost(conf: &Path, checks: &Path, data: &Path) -> Command {
         .arg("--data-dir")
         .arg(data);
     cmd.arg("--hostname").arg("test-host");
+    // These tests are about the checks they configure (the system checks
+    // have tests of their own: agent_cycle, agent_commands).
+    cmd.arg("--no-system-checks");
     cmd
 }
 
@@ -426,8 +431,14 @@ fn help_lists_every_option_and_exits_0() {
         "--once",
         "--check-timeout",
         "--isolation",
+        "--config",
+        "--flush-interval",
+        "--status-addr",
+        "--no-system-checks",
         "--help",
         "--version",
+        "check",
+        "status",
     ] {
         assert!(help.contains(flag), "--help does not list {flag}:\n{help}");
     }

@@ -1,4 +1,4 @@
-//! DogStatsD over UDP: each run's flushed series, service checks and events
+//! DogStatsD over UDP: each flush's series, service checks and events
 //! as DogStatsD lines, batched into datagrams of at most [`MAX_DATAGRAM`]
 //! bytes (`docs/agent.md`).
 
@@ -135,7 +135,7 @@ pub fn batch_lines(lines: &[String], max: usize) -> (Vec<String>, Vec<String>) {
     (datagrams, dropped)
 }
 
-/// Sends each run's flush to a DogStatsD server over UDP.
+/// Sends each flush to a DogStatsD server over UDP.
 #[derive(Debug)]
 pub struct DogStatsdSink {
     socket: UdpSocket,
@@ -157,10 +157,11 @@ impl DogStatsdSink {
 
 impl Sink for DogStatsdSink {
     fn report(&mut self, report: &Report<'_>) -> io::Result<()> {
-        let Report::Run(r) = report else {
+        let Report::Flush(f) = report else {
             return Ok(());
         };
-        let (datagrams, dropped) = batch_lines(&dogstatsd_lines(&r.flush), MAX_DATAGRAM);
+        let lines: Vec<String> = f.entries.iter().flat_map(|e| dogstatsd_lines(&e.flush)).collect();
+        let (datagrams, dropped) = batch_lines(&lines, MAX_DATAGRAM);
         for d in &datagrams {
             // A server that is down makes sends fail (ECONNREFUSED from an
             // earlier datagram): UDP is fire-and-forget, so the error is
@@ -185,7 +186,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::sinks::{RunReport, RunStatus};
+    use crate::sinks::{FlushEntry, FlushReport};
     use crate::value::Value;
 
     fn serie(name: &str, value: f64, kind: SerieKind, tags: &[&str]) -> Serie {
@@ -321,18 +322,17 @@ mod tests {
                 .collect(),
             ..Flush::default()
         };
-        let report = RunReport {
-            check: "c".into(),
-            instance: 0,
-            check_id: "c:0".into(),
-            run: 1,
-            status: RunStatus::Ok,
-            errors: Value::Array(vec![]),
-            warnings: vec![],
-            duration: Duration::ZERO,
-            flush,
+        let report = FlushReport {
+            timestamp: 1.0,
+            entries: vec![FlushEntry {
+                check: "c".into(),
+                instance: 0,
+                check_id: "c:0".into(),
+                run: 1,
+                flush,
+            }],
         };
-        sink.report(&Report::Run(&report)).unwrap();
+        sink.report(&Report::Flush(&report)).unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 2048];
         while got.len() < 80 {

@@ -1,5 +1,5 @@
 //! JSON lines: one object per line for every report and every item of a
-//! run's flush (the records are [`output::ReportLine`]s; schema in
+//! flush (the records are [`output::ReportLine`]s; schema in
 //! `docs/agent.md`).
 
 use std::io::{self, Write};

@@ -1,7 +1,7 @@
 //! Where the agent program's results go: what the
 //! [`scheduler`](super::scheduler) reports (loads, reloads, run results and
-//! each run's aggregated [`Flush`]) handed to one or more [`Sink`]s, one
-//! file each:
+//! the aggregator's [`Flush`]es, every flush interval) handed to one or more
+//! [`Sink`]s, one file each:
 //!
 //! * [`TableSink`]: a readable table per flush (check, metric, type, value, tags);
 //! * [`JsonSink`]: one JSON object per line for every report, series,
@@ -63,9 +63,9 @@ impl RunStatus {
     }
 }
 
-/// One finished run of one instance, with the aggregator's flush for its
-/// check id. Serialized without the flush, in field order (the agent's
-/// `run_result` line).
+/// One finished run of one instance. Serialized in field order (the
+/// agent's `run_result` line). What the run submitted is in the next
+/// [`FlushReport`].
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     /// The check's name.
@@ -82,16 +82,42 @@ pub struct RunReport {
     pub errors: Value,
     /// The warnings the run raised.
     pub warnings: Vec<String>,
-    /// Wall time from start to report.
+    /// How long the run took, measured on the worker around `run()` (for a
+    /// timed-out run: from its start to the timeout).
     #[serde(rename = "duration_ms", serialize_with = "millis")]
     pub duration: Duration,
-    /// What the aggregator flushed for the check id after the run.
-    #[serde(skip)]
-    pub flush: Flush,
+    /// What the run submitted (metric samples, service checks, events, ...).
+    pub samples: usize,
 }
 
+/// A duration in milliseconds, to the microsecond.
 fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1000.0)
+    s.serialize_f64(d.as_micros() as f64 / 1000.0)
+}
+
+/// One flush of the aggregator: what every instance submitted since the
+/// previous flush, aggregated with the Agent's rules.
+#[derive(Debug, Clone, Default)]
+pub struct FlushReport {
+    /// When (seconds since the Unix epoch).
+    pub timestamp: f64,
+    /// One entry per instance that submitted something, in first-submission order.
+    pub entries: Vec<FlushEntry>,
+}
+
+/// One instance's part of a [`FlushReport`].
+#[derive(Debug, Clone)]
+pub struct FlushEntry {
+    /// The check's name.
+    pub check: String,
+    /// The instance's index in the check's configuration.
+    pub instance: usize,
+    /// The instance's check id.
+    pub check_id: String,
+    /// The instance's last run included.
+    pub run: u64,
+    /// What the aggregator flushed for the check id.
+    pub flush: Flush,
 }
 
 /// Something the scheduler reports.
@@ -110,6 +136,8 @@ pub enum Report<'a> {
     Skipped(Skipped<'a>),
     /// A run finished (or timed out).
     Run(&'a RunReport),
+    /// The aggregator was flushed.
+    Flush(&'a FlushReport),
 }
 
 /// A check loaded (or reloaded). Serialized as the agent's

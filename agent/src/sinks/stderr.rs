@@ -24,7 +24,7 @@ impl Sink for StderrSink {
 }
 
 /// The log line for a report's line; `None` for a successful run (and for
-/// the lines of a run's flush, which are never a report's first line).
+/// the lines of a flush, which are never a report's first line).
 fn log_line(line: &ReportLine<'_>) -> Option<String> {
     Some(match line {
         ReportLine::Loaded(l) => loaded("loaded", l),
@@ -54,13 +54,13 @@ fn log_line(line: &ReportLine<'_>) -> Option<String> {
                 }
             }
             format!(
-                "ERROR    pyhost: {}[{}] ({}) run {}: {} after {} ms{msg}",
+                "ERROR    pyhost: {}[{}] ({}) run {}: {} after {:.3} ms{msg}",
                 r.check,
                 r.instance,
                 r.check_id,
                 r.run,
                 r.status.as_str(),
-                r.duration.as_millis()
+                r.duration.as_secs_f64() * 1000.0
             )
         }
         _ => return None,

@@ -1,21 +1,29 @@
-//! The readable table: per run, a header line and the flushed series,
-//! histogram buckets, service checks and events (`docs/agent.md`).
+//! The readable table: per flush, a header line and the flushed series,
+//! histogram buckets, service checks and events of every instance
+//! (`docs/agent.md`).
 
 use std::io::{self, Write};
 
-use super::{Report, Sink};
+use super::{FlushReport, Report, RunStatus, Sink};
 use crate::aggregator::Flush;
 
 /// A readable table per flush on standard output (or any writer).
 #[derive(Debug)]
 pub struct TableSink<W: Write + Send> {
     out: W,
+    /// Runs (and failed runs) reported since the last flush.
+    runs: usize,
+    failed: usize,
 }
 
 impl<W: Write + Send> TableSink<W> {
     /// A table sink writing to `out`.
     pub fn new(out: W) -> TableSink<W> {
-        TableSink { out }
+        TableSink {
+            out,
+            runs: 0,
+            failed: 0,
+        }
     }
 }
 
@@ -31,7 +39,7 @@ fn show_value(v: f64) -> String {
     }
 }
 
-/// The table's rows for one run: `[metric, type, value, tags]`.
+/// The table's rows for one flush: `[metric, type, value, tags]`.
 pub fn table_rows(flush: &Flush) -> Vec<[String; 4]> {
     let mut rows = Vec::new();
     for s in &flush.series {
@@ -69,53 +77,136 @@ pub fn table_rows(flush: &Flush) -> Vec<[String; 4]> {
     rows
 }
 
-impl<W: Write + Send> Sink for TableSink<W> {
-    fn report(&mut self, report: &Report<'_>) -> io::Result<()> {
-        let Report::Run(r) = report else {
-            return Ok(());
-        };
-        let out = &mut self.out;
-        writeln!(
-            out,
-            "{}[{}] {} run {}: {} in {} ms, {} warning(s)",
-            r.check,
-            r.instance,
-            r.check_id,
-            r.run,
-            r.status.as_str(),
-            r.duration.as_millis(),
-            r.warnings.len()
-        )?;
-        let rows = table_rows(&r.flush);
-        if !rows.is_empty() {
-            let header = ["CHECK", "METRIC", "TYPE", "VALUE", "TAGS"];
-            let mut width = [header[0].len(), header[1].len(), header[2].len(), header[3].len()];
-            width[0] = width[0].max(r.check.len());
-            for row in &rows {
-                for i in 0..3 {
-                    width[i + 1] = width[i + 1].max(row[i].len());
-                }
-            }
-            let line = |out: &mut W, c: [&str; 5]| {
-                writeln!(
-                    out,
-                    "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
-                    c[0],
-                    c[1],
-                    c[2],
-                    c[3],
-                    c[4],
-                    w0 = width[0],
-                    w1 = width[1],
-                    w2 = width[2],
-                    w3 = width[3]
-                )
+/// `HH:MM:SS` (UTC) of a Unix time.
+fn clock(timestamp: f64) -> String {
+    let secs = timestamp.max(0.0) as u64 % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl<W: Write + Send> TableSink<W> {
+    fn flush_block(&mut self, f: &FlushReport) -> io::Result<()> {
+        let mut rows = Vec::new();
+        let (mut series, mut service_checks, mut events) = (0, 0, 0);
+        for e in &f.entries {
+            let who = if e.instance == 0 {
+                e.check.clone()
+            } else {
+                format!("{}[{}]", e.check, e.instance)
             };
-            line(out, header)?;
-            for row in &rows {
-                line(out, [r.check.as_str(), &row[0], &row[1], &row[2], &row[3]])?;
+            series += e.flush.series.len();
+            service_checks += e.flush.service_checks.len();
+            events += e.flush.events.len();
+            for row in table_rows(&e.flush) {
+                let [m, t, v, tags] = row;
+                rows.push([who.clone(), m, t, v, tags]);
             }
         }
+        let out = &mut self.out;
+        write!(
+            out,
+            "flush at {} UTC: {}, {}, {} from {}",
+            clock(f.timestamp),
+            plural(series, "series", "series"),
+            plural(service_checks, "service check", "service checks"),
+            plural(events, "event", "events"),
+            plural(f.entries.len(), "instance", "instances"),
+        )?;
+        writeln!(
+            out,
+            "; {} since the last flush{}",
+            plural(self.runs, "run", "runs"),
+            match self.failed {
+                0 => String::new(),
+                n => format!(" ({n} failed)"),
+            }
+        )?;
+        (self.runs, self.failed) = (0, 0);
+        let header = ["CHECK", "METRIC", "TYPE", "VALUE", "TAGS"].map(str::to_string);
+        let mut width = [0usize; 4];
+        for row in std::iter::once(&header).chain(&rows) {
+            for i in 0..4 {
+                width[i] = width[i].max(row[i].len());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            writeln!(
+                out,
+                "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                w0 = width[0],
+                w1 = width[1],
+                w2 = width[2],
+                w3 = width[3]
+            )?;
+        }
         out.flush()
+    }
+}
+
+impl<W: Write + Send> Sink for TableSink<W> {
+    fn report(&mut self, report: &Report<'_>) -> io::Result<()> {
+        match report {
+            Report::Run(r) => {
+                self.runs += 1;
+                if r.status != RunStatus::Ok {
+                    self.failed += 1;
+                }
+                Ok(())
+            }
+            Report::Flush(f) => self.flush_block(f),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregator::{Serie, SerieKind};
+    use crate::sinks::FlushEntry;
+
+    #[test]
+    fn a_flush_is_one_block() {
+        let mut sink = TableSink::new(Vec::new());
+        let serie = |name: &str, value| Serie {
+            name: name.into(),
+            kind: SerieKind::Gauge,
+            value,
+            tags: vec!["a:b".into()],
+            hostname: String::new(),
+            timestamp: 0.0,
+        };
+        let entry = |instance, series| FlushEntry {
+            check: "c".into(),
+            instance,
+            check_id: "c:1".into(),
+            run: 2,
+            flush: Flush {
+                series,
+                ..Flush::default()
+            },
+        };
+        let f = FlushReport {
+            timestamp: 3_723.0,
+            entries: vec![entry(0, vec![serie("m.one", 1.0)]), entry(1, vec![serie("m.two", 2.5)])],
+        };
+        sink.report(&Report::Flush(&f)).unwrap();
+        let text = String::from_utf8(sink.out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "flush at 01:02:03 UTC: 2 series, 0 service checks, 0 events from 2 instances; 0 runs since the last flush"
+        );
+        assert_eq!(lines[1], "  CHECK  METRIC  TYPE   VALUE  TAGS");
+        assert_eq!(lines[2], "  c      m.one   gauge      1  a:b");
+        assert_eq!(lines[3], "  c[1]   m.two   gauge    2.5  a:b");
     }
 }

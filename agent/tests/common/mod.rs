@@ -43,3 +43,6 @@ fn free_threaded_suffix() -> &'static str {
         ""
     }
 }
+
+/// Running the `pyhost` program (only the tests that have the binary use it).
+pub mod program;

@@ -1,0 +1,228 @@
+"""The system checks shipped with the agent (``checks.system.*``), run on
+pyhost's base against fake host modules and a fake ``/proc``
+(``procfs_path``), so every value they submit is known: names, types,
+tags, and what they compute from two runs.
+
+    python3 -m unittest discover -s tests/python -t tests/python
+"""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+import fakehost
+from fakehost import args_of, reset
+
+fakehost.install()
+
+import checks  # noqa: E402
+from checks.system import cpu, disk, file_handle, io, load, memory, network, uptime  # noqa: E402
+
+GAUGE, RATE, COUNT, MONOTONIC_COUNT = 0, 1, 2, 3
+
+STAT = """cpu  {user} 10 {system} {idle} 5 2 3 0 0 0
+cpu0 {user} 5 {system} {idle} 2 1 1 0 0 0
+cpu1 0 5 0 0 3 1 2 0 0 0
+intr 1 2 3
+ctxt {ctxt}
+btime 1700000000
+"""
+
+MEMINFO = """MemTotal:        2048000 kB
+MemFree:          512000 kB
+MemAvailable:    1024000 kB
+Buffers:           10240 kB
+Cached:           204800 kB
+SwapCached:         1024 kB
+Shmem:              2048 kB
+Slab:              40960 kB
+SReclaimable:      20480 kB
+PageTables:         4096 kB
+CommitLimit:     3072000 kB
+Committed_AS:    1536000 kB
+SwapTotal:       1048576 kB
+SwapFree:         786432 kB
+"""
+
+DISKSTATS = """   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0
+ 254       0 vda {reads} 10 {sectors_read} {read_ms} {writes} 20 {sectors_written} {write_ms} 0 {io_ms} {weighted}
+"""
+
+NETDEV = """Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:  1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
+  eth0: {rx}     200    1    2    0     0          0         0   {tx}     300    3    4    0     0       0          0
+"""
+
+SNMP = """Ip: Forwarding DefaultTTL InReceives
+Ip: 1 64 {ip_in}
+Tcp: RtoAlgorithm RtoMin RetransSegs InSegs
+Tcp: 1 200 {retrans} 900
+Udp: InDatagrams NoPorts
+Udp: 50 2
+"""
+
+
+class FakeProc(object):
+    """A directory laid out like /proc, with the files the checks read."""
+
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix='pyhost-fakeproc-')
+        fakehost.config['procfs_path'] = self.root
+
+    def write(self, path, text):
+        full = os.path.join(self.root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, 'w') as f:
+            f.write(text)
+
+    def remove(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run(check_class, instance=None, check=None):
+    """Run a check once (a new one unless given); (the check, {(name, tags): (type, value)})."""
+    del fakehost.calls[:]
+    if check is None:
+        check = check_class('x', {}, [instance or {}])
+        check.check_id = 'x:1'
+    result = check.run()
+    if result:
+        raise AssertionError(result)
+    submitted = {}
+    for args in args_of('submit_metric'):
+        _check, _id, mtype, name, value, tags, _host, _ffv = args
+        submitted[(name, tuple(tags))] = (mtype, value)
+    return check, submitted
+
+
+class SystemChecksTest(unittest.TestCase):
+    def setUp(self):
+        reset()
+        self.proc = FakeProc()
+
+    def tearDown(self):
+        self.proc.remove()
+
+    def test_cpu_percentages_come_from_two_samples(self):
+        self.proc.write('stat', STAT.format(user=100, system=50, idle=1000, ctxt=500))
+        c, first = run(cpu.CPUCheck, {'first_run_baseline': 0, 'tags': ['env:test']})
+        tags = ('env:test',)
+        self.assertEqual(first[('system.cpu.num_cores', tags)], (GAUGE, 2))
+        self.assertEqual(first[('system.cpu.context_switches', tags)], (MONOTONIC_COUNT, 500))
+        self.assertNotIn(('system.cpu.user', tags), first, 'the Agent reports no percentage on the first run')
+        self.assertEqual(first[('system.cpu.user.total', ('env:test', 'core:0'))][0], GAUGE)
+        # 40 ticks of user, 20 of system, 140 idle: 200 in all, over 2 cores.
+        self.proc.write('stat', STAT.format(user=140, system=70, idle=1140, ctxt=800))
+        _, second = run(None, check=c)
+        self.assertAlmostEqual(second[('system.cpu.user', tags)][1], 20.0)
+        self.assertAlmostEqual(second[('system.cpu.system', tags)][1], 10.0)
+        self.assertAlmostEqual(second[('system.cpu.idle', tags)][1], 70.0)
+        self.assertAlmostEqual(second[('system.cpu.iowait', tags)][1], 0.0)
+
+    def test_cpu_takes_its_own_baseline_on_the_first_run(self):
+        # The real /proc: idle time alone advances the ticks within 50 ms.
+        del fakehost.config['procfs_path']
+        _, first = run(cpu.CPUCheck, {'first_run_baseline': 0.05})
+        parts = ('user', 'system', 'iowait', 'idle', 'stolen')
+        total = sum(first[('system.cpu.' + p, ())][1] for p in parts)
+        self.assertAlmostEqual(total, 100.0, delta=0.01)
+
+    def test_memory_in_mb_as_the_agent_reports_it(self):
+        self.proc.write('meminfo', MEMINFO)
+        self.proc.write('vmstat', 'pswpin 256\npswpout 512\npgpgin 1\n')
+        _, m = run(memory.MemoryCheck)
+        self.assertEqual(m[('system.mem.total', ())], (GAUGE, 2000.0))
+        self.assertEqual(m[('system.mem.free', ())], (GAUGE, 500.0))
+        self.assertEqual(m[('system.mem.used', ())], (GAUGE, 1500.0))
+        self.assertEqual(m[('system.mem.usable', ())], (GAUGE, 1000.0))
+        self.assertEqual(m[('system.mem.pct_usable', ())], (GAUGE, 0.5))
+        self.assertEqual(m[('system.mem.cached', ())], (GAUGE, 220.0))
+        self.assertEqual(m[('system.swap.total', ())], (GAUGE, 1024.0))
+        self.assertEqual(m[('system.swap.used', ())], (GAUGE, 256.0))
+        self.assertEqual(m[('system.swap.pct_free', ())], (GAUGE, 0.75))
+        self.assertEqual(m[('system.swap.swap_in', ())], (RATE, 1.0))
+        self.assertEqual(m[('system.swap.swap_out', ())], (RATE, 2.0))
+
+    def test_load_uptime_and_file_handles(self):
+        self.proc.write('loadavg', '0.50 1.00 1.50 2/300 12345\n')
+        self.proc.write('uptime', '3600.75 7000.00\n')
+        self.proc.write('sys/fs/file-nr', '1000\t200\t10000\n')
+        _, l = run(load.LoadCheck)
+        cpus = float(os.cpu_count())
+        self.assertEqual(l[('system.load.1', ())], (GAUGE, 0.5))
+        self.assertEqual(l[('system.load.norm.15', ())], (GAUGE, 1.5 / cpus))
+        _, u = run(uptime.UptimeCheck)
+        self.assertEqual(u[('system.uptime', ())], (GAUGE, 3600))
+        _, f = run(file_handle.FileHandleCheck)
+        self.assertEqual(f[('system.fs.file_handles.used', ())], (GAUGE, 800.0))
+        self.assertEqual(f[('system.fs.file_handles.in_use', ())], (GAUGE, 0.08))
+        self.assertEqual(f[('system.fs.file_handles.max', ())], (GAUGE, 10000.0))
+
+    def test_disk_reports_mounted_filesystems_by_device(self):
+        self.proc.write(
+            'self/mounts',
+            '/dev/fake1 / ext4 rw 0 0\nnone /nothing tmpfs rw 0 0\n/dev/sr0 /cdrom iso9660 ro 0 0\n'
+            'proc /proc proc rw 0 0\n/dev/gone /no/such/mount ext4 rw 0 0\n',
+        )
+        self.proc.write('diskstats', DISKSTATS.format(reads=1, sectors_read=8, read_ms=10, writes=1,
+                                                      sectors_written=8, write_ms=20, io_ms=5, weighted=30))
+        _, d = run(disk.DiskCheck, {'tags': ['t:1']})
+        tags = ('t:1', 'device:/dev/fake1', 'device_name:fake1')
+        st = os.statvfs('/')
+        self.assertEqual(d[('system.disk.total', tags)], (GAUGE, st.f_blocks * st.f_frsize / 1024.0))
+        self.assertEqual(d[('system.disk.in_use', tags)][0], GAUGE)
+        self.assertTrue(0 <= d[('system.disk.in_use', tags)][1] <= 1)
+        devices = {t for (_, tags_) in d for t in tags_ if t.startswith('device:')}
+        # No device, a CD-ROM, a size of 0 (proc) and a mount that is not there are left out.
+        self.assertEqual(devices, {'device:/dev/fake1', 'device:vda'})
+        self.assertEqual(d[('system.disk.read_time_pct', ('t:1', 'device:vda'))], (RATE, 1.0))
+        _, by_mount = run(disk.DiskCheck, {'use_mount': True, 'all_partitions': True, 'excluded_filesystems': ['ext4']})
+        self.assertNotIn(('system.disk.total', ('device:/', 'device_name:fake1')), by_mount)
+        self.proc.write('self/mounts', '/dev/fake1 / ext4 rw 0 0\n')
+        _, by_mount = run(disk.DiskCheck, {'use_mount': True, 'tag_by_filesystem': True})
+        self.assertIn(('system.disk.total', ('device:/', 'device_name:fake1', 'filesystem:ext4')), by_mount)
+
+    def test_io_derives_latencies_from_the_previous_run(self):
+        stats = dict(reads=100, sectors_read=800, read_ms=50, writes=40, sectors_written=400, write_ms=80,
+                     io_ms=100, weighted=200)
+        self.proc.write('diskstats', DISKSTATS.format(**stats))
+        self.proc.write('vmstat', 'pgpgin 10\npgpgout 20\n')
+        c, first = run(io.IOCheck)
+        tags = ('device:vda', 'device_name:vda')
+        self.assertEqual(first[('system.io.r_s', tags)], (RATE, 100))
+        self.assertEqual(first[('system.io.block_in', ())], (RATE, 10))
+        self.assertNotIn(('system.io.await', tags), first)
+        self.assertFalse(any('loop0' in t for (_, tags_) in first for t in tags_), 'idle devices are left out')
+        # 10 more reads taking 30 ms, 5 more writes taking 20 ms, 16 + 8 more sectors.
+        stats.update(reads=110, read_ms=80, writes=45, write_ms=100, sectors_read=816, sectors_written=408)
+        self.proc.write('diskstats', DISKSTATS.format(**stats))
+        _, second = run(None, check=c)
+        self.assertEqual(second[('system.io.r_await', tags)], (GAUGE, 3.0))
+        self.assertEqual(second[('system.io.w_await', tags)], (GAUGE, 4.0))
+        self.assertEqual(second[('system.io.await', tags)], (GAUGE, round(50 / 15.0, 2)))
+        self.assertEqual(second[('system.io.avg_rq_sz', tags)], (GAUGE, round(24 / 15.0, 2)))
+
+    def test_network_rates_per_interface_and_protocol_counters(self):
+        self.proc.write('net/dev', NETDEV.format(rx=5000, tx=7000))
+        self.proc.write('net/snmp', SNMP.format(ip_in=123, retrans=7))
+        self.proc.write('net/netstat', 'TcpExt: ListenOverflows ListenDrops\nTcpExt: 3 4\n')
+        _, n = run(network.NetworkCheck, {'excluded_interfaces': ['lo']})
+        eth0 = [t for (name, t) in n if name == 'system.net.bytes_rcvd']
+        self.assertEqual(len(eth0), 1, 'lo is excluded')
+        tags = eth0[0]
+        self.assertEqual(tags[:2], ('device:eth0', 'device_name:eth0'))
+        self.assertEqual(n[('system.net.bytes_rcvd', tags)], (RATE, 5000))
+        self.assertEqual(n[('system.net.bytes_sent', tags)], (RATE, 7000))
+        self.assertEqual(n[('system.net.packets_in.error', tags)], (RATE, 1))
+        self.assertEqual(n[('system.net.packets_out.drop', tags)], (RATE, 4))
+        self.assertEqual(n[('system.net.tcp.retrans_segs', ())], (RATE, 7))
+        self.assertEqual(n[('system.net.tcp.retrans_segs.count', ())], (MONOTONIC_COUNT, 7))
+        self.assertEqual(n[('system.net.ip.in_receives', ())], (RATE, 123))
+        self.assertEqual(n[('system.net.udp.no_ports', ())], (RATE, 2))
+        self.assertEqual(n[('system.net.tcp.listen_overflows', ())], (RATE, 3))
+
+
+if __name__ == '__main__':
+    unittest.main()
