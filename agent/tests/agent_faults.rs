@@ -21,6 +21,9 @@ fn pyhost(dir: &Path) -> Command {
         .arg("--data-dir")
         .arg(dir.join("data"))
         .args(["--hostname", "test-host", "--output", "json"])
+        // About the checks each test writes; a series per check every 0.2 s,
+        // so series can be counted per run.
+        .args(["--no-system-checks", "--flush-interval", "0.2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
