@@ -2,7 +2,8 @@
 //! run, an interval of 1 ms so each instance runs again as soon as it can),
 //! for 10 s in each isolation mode: runs completed per second. Under one GIL
 //! the checks take turns (one core's worth); with a sub-interpreter per
-//! check (3.12+), or on a free-threaded build, they use both cores.
+//! check (3.12+), on a free-threaded build, or in worker processes (any
+//! version), they use both cores.
 //!
 //! `cargo bench -p pyhost-agent --bench agent_parallel`; `--quick` runs 2 s.
 
@@ -15,6 +16,8 @@ use pyhost::{Interpreter, WorkerPool};
 use pyhost_agent::config::HostConfig;
 use pyhost_agent::host::{self, AgentHost};
 use pyhost_agent::isolation::Isolation;
+use pyhost_agent::process::child::WORKER_ROLE;
+use pyhost_agent::process::{ProcessOptions, ProcessPool};
 use pyhost_agent::scheduler::{Scheduler, SchedulerOptions};
 use pyhost_agent::sinks::{Report, RunStatus, Sink};
 use pyhost_agent::{modules, pybase};
@@ -97,6 +100,7 @@ fn main() {
     if pyhost::subinterpreter::supported() {
         modes.push((Isolation::Subinterpreter, "one own-GIL sub-interpreter per check"));
     }
+    modes.push((Isolation::Process, "4 worker processes, each with its interpreter"));
     for (isolation, what) in modes {
         let runs = Arc::new(AtomicU64::new(0));
         let mut opts = SchedulerOptions::new(&conf, &checks);
@@ -107,6 +111,22 @@ fn main() {
         let pool = WorkerPool::builder().workers(4).name("bench-check").build().unwrap();
         let sinks: Vec<Box<dyn Sink>> = vec![Box::new(Count(Arc::clone(&runs)))];
         let mut scheduler = Scheduler::new(opts, Arc::clone(&host), pool, sinks);
+        if isolation == Isolation::Process {
+            let procs = ProcessOptions {
+                workers: 4,
+                program: env!("CARGO_BIN_EXE_pyhost").into(),
+                args: vec![
+                    WORKER_ROLE.into(),
+                    "--checks-dir".into(),
+                    checks.clone().into(),
+                    "--data-dir".into(),
+                    dir.path().join("data").into(),
+                ],
+                host_config: host.config.read().as_value().clone(),
+                cancel_grace: Duration::from_secs(5),
+            };
+            scheduler = scheduler.with_processes(ProcessPool::new(procs, Arc::clone(&host)).unwrap());
+        }
         scheduler.run(&AtomicBool::new(false)).unwrap();
         let rate = runs.load(Ordering::Relaxed) as f64 / secs as f64;
         println!("| {} | {rate:.1} | {what} |", isolation.as_str());

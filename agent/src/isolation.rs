@@ -10,6 +10,15 @@
 //!   reach another. The Datadog modules work in every interpreter and submit
 //!   into the one Rust aggregator.
 //!
+//! * [`Isolation::Process`]: checks in N worker processes, each the
+//!   agent's program in a worker role with its own interpreter; each check
+//!   lives in one of them. A segfault, `os._exit` or the OOM killer ends a
+//!   worker, which is reported against the check and instance it ran and
+//!   replaced; the agent and the other workers' checks go on. What the
+//!   checks submit is replayed into the agent's aggregator, exactly. Each
+//!   worker has its own GIL, so this runs checks in parallel on 3.11 too.
+//!   See [`crate::process`].
+//!
 //! A check whose imports refuse sub-interpreters (a single-phase extension
 //! module raises `ImportError: module X does not support loading in
 //! subinterpreters`; `pydantic_core` is one, so is any Python 2 era
@@ -31,6 +40,9 @@ pub enum Isolation {
     Shared,
     /// Each check in its own sub-interpreter with its own GIL (3.12+).
     Subinterpreter,
+    /// Checks in worker processes (the agent's program in a worker role):
+    /// a crash ends a worker, never the agent (see [`crate::process`]).
+    Process,
 }
 
 impl Isolation {
@@ -47,11 +59,12 @@ impl Isolation {
         }
     }
 
-    /// `"shared"` or `"subinterpreter"`.
+    /// `"shared"`, `"subinterpreter"` or `"process"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Isolation::Shared => "shared",
             Isolation::Subinterpreter => "subinterpreter",
+            Isolation::Process => "process",
         }
     }
 }

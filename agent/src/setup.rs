@@ -106,6 +106,15 @@ impl HostSetup {
         if let Some(h) = &self.hostname {
             args.extend(["--hostname".into(), h.into()]);
         }
+        let l = &self.limits;
+        for (flag, n) in [
+            ("--yaml-max-bytes", l.yaml_max_bytes),
+            ("--yaml-max-nodes", l.yaml_max_nodes),
+            ("--yaml-max-depth", l.yaml_max_depth),
+            ("--max-contexts-per-check", l.max_contexts_per_check),
+        ] {
+            args.extend([flag.into(), n.to_string().into()]);
+        }
         args
     }
 

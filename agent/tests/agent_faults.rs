@@ -177,6 +177,76 @@ fn a_segfault_names_the_check_and_instance_and_shows_the_traceback() {
     }
 }
 
+#[test]
+fn under_process_isolation_a_crash_ends_only_its_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    survivor(dir.path());
+    // Run 2 of each crashes its worker; runs 1 and 3+ are fine (run 3 in a
+    // replacement worker, which loads the check again).
+    let crash_on_second = |how: &str| {
+        format!("self.n_runs = getattr(self, 'n_runs', 0) + 1\nself.gauge('runs', self.n_runs)\nif self.n_runs == 2:\n    {how}")
+    };
+    check(
+        dir.path(),
+        "segv",
+        0.3,
+        &crash_on_second("import ctypes; ctypes.string_at(0)"),
+    );
+    check(dir.path(), "quits", 0.3, &crash_on_second("os._exit(3)"));
+    let child = pyhost(dir.path())
+        .args(["--duration", "4", "--isolation", "process", "--workers", "3"])
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "the agent survives\n{stderr}");
+    let lines = json_lines(&out.stdout);
+    let runs = |check: &str| -> Vec<(u64, String, String)> {
+        of_kind(&lines, "run_result")
+            .filter(|v| s(v, "check") == check)
+            .map(|v| {
+                let run = v.get("run").and_then(Value::as_i64).unwrap_or(0) as u64;
+                (
+                    run,
+                    s(v, "status").to_string(),
+                    v.get("errors").map(|e| e.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    for (check, cause) in [
+        ("segv", "was killed by signal 11 (SIGSEGV)"),
+        ("quits", "exited with status 3"),
+    ] {
+        let r = runs(check);
+        let second = r
+            .iter()
+            .find(|(n, ..)| *n == 2)
+            .unwrap_or_else(|| panic!("{check}: {r:?}"));
+        assert_eq!(second.1, "error", "{check}: {r:?}");
+        assert!(second.2.contains(cause), "{check}: {}", second.2);
+        assert!(
+            second.2.contains(&format!("running check '{check}' instance 0")),
+            "{}",
+            second.2
+        );
+        // Reported, replaced, and running again.
+        assert!(
+            r.iter().any(|(n, st, _)| *n >= 3 && st == "ok"),
+            "{check} runs again: {r:?}"
+        );
+    }
+    // The segfault's worker printed the label and the traceback, which the
+    // agent forwarded from the worker's stderr.
+    assert!(stderr.contains("running: check segv instance #0"), "{stderr}");
+    assert!(stderr.contains("segv.py\", line"), "{stderr}");
+    // The survivor's runs all succeeded, none missing.
+    let r = runs("survivor");
+    assert!(r.len() >= 8 && r.iter().all(|(_, st, _)| st == "ok"), "{r:?}");
+    let numbers: Vec<u64> = r.iter().map(|(n, ..)| *n).collect();
+    assert_eq!(numbers, (1..=r.len() as u64).collect::<Vec<_>>());
+}
+
 // ---- a YAML alias bomb ------------------------------------------------------
 
 /// The issue's bomb: 9 levels of aliases, 10^9 nodes once expanded.

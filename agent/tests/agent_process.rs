@@ -89,7 +89,7 @@ fn a_deterministic_check_submits_the_same_in_a_worker_process_as_in_process() {
     let id = check_id("steady", &inst, &Value::Null);
 
     let workers = pool(1);
-    let (module, ids) = workers.load("steady", config(inst.clone()), false, T).unwrap();
+    let (module, ids) = workers.load("steady", None, config(inst.clone()), false, T).unwrap();
     assert_eq!(module, "steady");
     assert_eq!(ids[0].as_ref().unwrap(), &id);
     for _ in 0..20 {
@@ -127,7 +127,7 @@ fn a_segfault_and_an_exit_are_reported_and_the_worker_replaced() {
         let workers = pool(1);
         let check = "crasher";
         workers
-            .load(check, config(instance(&[("how", Value::from(how))])), false, T)
+            .load(check, None, config(instance(&[("how", Value::from(how))])), false, T)
             .unwrap();
         assert!(workers.run(check, 0, T, None).wait().is_ok(), "run 1 is fine");
         match workers.run(check, 0, T, None).wait() {
@@ -153,9 +153,9 @@ fn a_worker_killed_mid_run_is_replaced_while_another_slot_keeps_running() {
         ("pid_file", Value::from(pid_file.to_str().unwrap())),
         ("seconds", Value::Float(30.0)),
     ]);
-    workers.load("sleeper", config(sleeper), false, T).unwrap();
+    workers.load("sleeper", None, config(sleeper), false, T).unwrap();
     workers
-        .load("steady", config(instance(&[("shard", Value::Int(1))])), false, T)
+        .load("steady", None, config(instance(&[("shard", Value::Int(1))])), false, T)
         .unwrap();
 
     let run = workers.run("sleeper", 0, T, None);
@@ -196,7 +196,7 @@ fn a_run_that_ignores_its_cancel_ends_its_worker() {
         ("pid_file", Value::from(dir.path().join("pid").to_str().unwrap())),
         ("seconds", Value::Float(60.0)),
     ]);
-    workers.load("sleeper", config(sleeper), false, T).unwrap();
+    workers.load("sleeper", None, config(sleeper), false, T).unwrap();
     let t0 = Instant::now();
     match workers.run("sleeper", 0, Duration::from_millis(300), None).wait() {
         Err(RemoteError::TimedOut(msg)) => {

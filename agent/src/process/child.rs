@@ -22,8 +22,11 @@ use pyhost::{Py, Python, WorkerPool};
 
 use super::wire::{Reply, Request, WireConfig, WireLoadError, WireSubmission};
 use crate::aggregator::{Aggregator, AggregatorOptions};
-use crate::check::{cancel_check, check_id, forget_check_modules, instantiate, load_check_class, run_check};
+use crate::check::{
+    cancel_check, check_id, forget_check_modules, instantiate, load_check_class, load_check_class_from, run_check,
+};
 use crate::config::HostConfig;
+use crate::containment::RunScope;
 use crate::host::{self, AgentHost};
 use crate::setup::HostSetup;
 
@@ -137,6 +140,9 @@ fn serve(setup: &HostSetup) -> Result<(), String> {
     let agent_host = host::install(agent_host).map_err(|_| "a host is already installed")?;
     let builder = setup.interpreter("pyhost-worker")?;
     let _interp = HostSetup::start(builder).map_err(|e| e.to_string())?;
+    // Labels and a crash report (a segfault's traceback reaches the agent
+    // in this worker's stderr), output to the log, the child reaper.
+    let _guards = setup.limits.install(&agent_host).map_err(|e| e.to_string())?;
     let pool = Arc::new(
         WorkerPool::builder()
             .name("pyhost-worker-run")
@@ -157,9 +163,17 @@ fn serve(setup: &HostSetup) -> Result<(), String> {
         let request: Request = serde_json::from_str(&line).map_err(|e| format!("bad request {line:.80}: {e}"))?;
         match request {
             Request::Init { .. } => return Err("init sent twice".into()),
-            Request::Load { check, configs, reload } => {
+            Request::Load {
+                check,
+                module,
+                configs,
+                reload,
+            } => {
                 let (state, out) = (Arc::clone(&state), Arc::clone(&out));
-                submit(&pool, move |py| load(py, &state, &out, check, &configs, reload))?;
+                submit(&pool, move |py| {
+                    let _scope = RunScope::load(&check);
+                    load(py, &state, &out, &check, module.as_deref(), &configs, reload)
+                })?;
             }
             Request::Run { check, index } => start_run(&pool, &state, &out, &agent_host, check, index)?,
             Request::Cancel { check, index } => cancel(&pool, &state, &check, index),
@@ -188,17 +202,23 @@ fn load(
     py: Python<'_>,
     state: &Mutex<State>,
     out: &Out,
-    check: String,
+    check: &str,
+    module: Option<&str>,
     configs: &[WireConfig],
     reload: bool,
 ) -> pyhost::Result<()> {
     let fail = |module: WireLoadError| Reply::Loaded {
-        check: check.clone(),
+        check: check.to_string(),
         module: Err(module),
         instances: Vec::new(),
     };
+    // The instances this load replaces get cancel(), as in process.
+    let old = state.lock().checks.remove(check).unwrap_or_default();
+    for (_, object) in old.into_iter().flatten() {
+        let _ = cancel_check(object.bind(py));
+    }
     if reload {
-        if let Err(e) = forget_check_modules(py, &check) {
+        if let Err(e) = forget_check_modules(py, check) {
             let message = format!("could not unload module '{check}': {e}");
             send(
                 out,
@@ -210,10 +230,13 @@ fn load(
             return Ok(());
         }
     }
-    let class = match load_check_class(py, &check) {
+    let class = match module {
+        Some(m) => load_check_class_from(py, check, m),
+        None => load_check_class(py, check),
+    };
+    let class = match class {
         Ok(c) => c,
         Err(e) => {
-            state.lock().checks.remove(&check);
             send(out, &fail(e.into()));
             return Ok(());
         }
@@ -222,7 +245,7 @@ fn load(
     let mut replies = Vec::new();
     for config in configs {
         for instance in &config.instances {
-            let id = check_id(&check, instance, &config.init_config);
+            let id = check_id(check, instance, &config.init_config);
             match instantiate(py, &class, &config.init_config, instance, &id) {
                 Ok(obj) => {
                     objects.push(Some((id.clone(), Arc::new(obj.unbind()))));
@@ -235,11 +258,11 @@ fn load(
             }
         }
     }
-    state.lock().checks.insert(check.clone(), objects);
+    state.lock().checks.insert(check.to_string(), objects);
     send(
         out,
         &Reply::Loaded {
-            check,
+            check: check.to_string(),
             module: Ok(class.module_name.clone()),
             instances: replies,
         },
@@ -289,8 +312,10 @@ fn start_run(
     let handle = pool
         .submit(move |py| {
             let started = Instant::now();
+            let scope = RunScope::run(&check, index, &id);
             let outcome = run_check(object.bind(py));
             let duration_us = started.elapsed().as_micros() as u64;
+            drop(scope);
             {
                 let mut st = job_state.lock();
                 if st.running.as_ref().is_some_and(|r| r.seq == seq) {

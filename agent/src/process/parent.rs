@@ -146,6 +146,7 @@ pub type RemoteLoaded = (String, Vec<Result<String, LoadError>>);
 enum Command {
     Load {
         check: String,
+        module: Option<String>,
         configs: Vec<WireConfig>,
         reload: bool,
         timeout: Duration,
@@ -219,9 +220,11 @@ impl ProcessPool {
     }
 
     /// Load (or reload) `check` in its worker and wait for the answer.
+    /// `module`: where its class is (a system check's), else rtloader's lookup.
     pub fn load(
         &self,
         check: &str,
+        module: Option<&str>,
         configs: Vec<WireConfig>,
         reload: bool,
         timeout: Duration,
@@ -229,6 +232,7 @@ impl ProcessPool {
         let (reply, rx) = mpsc::channel();
         let cmd = Command::Load {
             check: check.to_string(),
+            module: module.map(str::to_owned),
             configs,
             reload,
             timeout,
@@ -320,9 +324,9 @@ struct Slot {
     opts: Arc<ProcessOptions>,
     host: Arc<AgentHost>,
     worker: Option<Worker>,
-    /// The configuration of every check living here, to load it again in a
-    /// replacement process.
-    checks: BTreeMap<String, Vec<WireConfig>>,
+    /// The module and configuration of every check living here, to load it
+    /// again in a replacement process.
+    checks: BTreeMap<String, (Option<String>, Vec<WireConfig>)>,
     deaths: u32,
     next_start: Instant,
 }
@@ -345,12 +349,13 @@ impl Slot {
             match cmd {
                 Command::Load {
                     check,
+                    module,
                     configs,
                     reload,
                     timeout,
                     reply,
                 } => {
-                    self.checks.insert(check.clone(), configs);
+                    self.checks.insert(check.clone(), (module, configs));
                     let r = self.load(&check, reload, timeout);
                     let _ = reply.send(r);
                 }
@@ -440,9 +445,10 @@ impl Slot {
             traceback: None,
         };
         self.worker().map_err(err)?;
-        let configs = self.checks.get(check).cloned().unwrap_or_default();
+        let (module, configs) = self.checks.get(check).cloned().unwrap_or_default();
         let request = Request::Load {
             check: check.to_string(),
+            module,
             configs,
             reload,
         };

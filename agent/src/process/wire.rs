@@ -42,9 +42,12 @@ pub enum Request {
     /// First, once: the agent's host configuration (`datadog_agent.get_config`).
     Init { host_config: Value },
     /// Import check `check` afresh (`reload`: forget its modules first) and
-    /// create one object per instance of `configs`, replacing any it had.
+    /// create one object per instance of `configs`, replacing any it had
+    /// (they get `cancel()`). `module`: where its class is (a system
+    /// check's); `None` for rtloader's lookup.
     Load {
         check: String,
+        module: Option<String>,
         configs: Vec<WireConfig>,
         reload: bool,
     },

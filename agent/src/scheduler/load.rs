@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::runs::Instance;
+use super::runs::{Home, Instance};
 use super::{emit, Scheduler};
 use crate::check::{check_id, forget_check_modules, instantiate, load_check_class, load_check_class_from, LoadError};
 use crate::config::{check_config_files, discover_check_names, load_check_configs, CheckConfig, ConfigError};
 use crate::containment::RunScope;
 use crate::isolation::{self, Isolation};
+use crate::process::wire::WireConfig;
 use crate::sinks::{self, LoadFailure, Report};
 use crate::system;
 use crate::value::Value;
@@ -44,8 +45,9 @@ pub(super) struct CheckEntry {
     broken: Option<(LoadError, Instant, Duration)>,
 }
 
-/// One instance created by a load job: its check id, object and interval.
-type NewInstance = (String, Py, Duration);
+/// One instance created by a load job: its check id, object (`None`: it
+/// lives in a worker process) and interval.
+type NewInstance = (String, Option<Py>, Duration);
 
 /// What a load job produces.
 struct Loaded {
@@ -102,7 +104,8 @@ fn load_in_python(py: Python<'_>, spec: &LoadSpec) -> Loaded {
         for instance in &config.instances {
             let id = check_id(name, instance, &config.init_config);
             let interval = interval_of(instance, &config.init_config, spec.default);
-            let r = instantiate(py, &class, &config.init_config, instance, &id).map(|obj| (id, obj.unbind(), interval));
+            let r = instantiate(py, &class, &config.init_config, instance, &id)
+                .map(|obj| (id, Some(obj.unbind()), interval));
             instances.push((index, r));
             index += 1;
         }
@@ -217,7 +220,11 @@ impl Scheduler {
             fresh: reload,
             default,
         });
-        let mut result = self.load_job(entry.own.as_deref(), &spec);
+        let mut result = if self.procs.is_some() {
+            Ok(self.load_remote(&spec))
+        } else {
+            self.load_job(entry.own.as_deref(), &spec)
+        };
         if let (Ok(l), Some(_)) = (&result, &entry.own) {
             if let Err(e) = &l.module {
                 if isolation::refuses_subinterpreters(e) {
@@ -232,7 +239,11 @@ impl Scheduler {
             }
         }
         let pool = entry.own.clone().unwrap_or_else(|| Arc::clone(&self.pool));
-        let interpreter = if entry.own.is_some() { "subinterpreter" } else { "main" };
+        let interpreter = match (&self.procs, &entry.own) {
+            (Some(_), _) => "process",
+            (None, Some(_)) => "subinterpreter",
+            (None, None) => "main",
+        };
         let loaded = match result {
             Ok(l) => l,
             Err(e) => {
@@ -258,9 +269,14 @@ impl Scheduler {
                 for (index, r) in loaded.instances {
                     match r {
                         Ok((id, object, interval)) => {
-                            entry
-                                .instances
-                                .push(Instance::new(name, Arc::clone(&pool), index, id, object, interval))
+                            let home = match object {
+                                Some(object) => Home::Local {
+                                    pool: Arc::clone(&pool),
+                                    object: Arc::new(object),
+                                },
+                                None => Home::Process,
+                            };
+                            entry.instances.push(Instance::new(name, home, index, id, interval))
                         }
                         Err(e) => failed.push((index, e)),
                     }
@@ -286,6 +302,40 @@ impl Scheduler {
             }
         }
         self.checks.insert(name.to_string(), entry);
+    }
+
+    /// Load a check in its worker process (`--isolation process`), bounded
+    /// by the check timeout there.
+    fn load_remote(&self, spec: &LoadSpec) -> Loaded {
+        let procs = self.procs.as_ref().expect("called with worker processes");
+        let configs = spec.configs.iter().map(WireConfig::from).collect();
+        let loaded = procs.load(&spec.name, spec.module, configs, spec.fresh, self.opts.check_timeout);
+        let (module, ids) = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                return Loaded {
+                    module: Err(e),
+                    instances: Vec::new(),
+                }
+            }
+        };
+        // The worker numbers instances in the same order: configuration
+        // files, then instances in each.
+        let intervals = spec.configs.iter().flat_map(|c| {
+            c.instances
+                .iter()
+                .map(move |i| interval_of(i, &c.init_config, spec.default))
+        });
+        let instances = ids
+            .into_iter()
+            .zip(intervals)
+            .enumerate()
+            .map(|(index, (id, interval))| (index, id.map(|id| (id, None, interval))))
+            .collect();
+        Loaded {
+            module: Ok(module),
+            instances,
+        }
     }
 
     /// Run a check's load job in its own interpreter (`own`), or on the
@@ -355,6 +405,9 @@ impl Scheduler {
             if let Some(mut entry) = self.checks.remove(&name) {
                 // Its interpreter ends once the last run in it is reported.
                 drop(entry.own.take());
+                if let Some(procs) = &self.procs {
+                    procs.unload(&name);
+                }
                 self.retire(entry.instances);
                 emit(&mut self.sinks, &Report::Unloaded { check: &name });
             }

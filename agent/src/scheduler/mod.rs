@@ -60,6 +60,7 @@ use std::time::{Duration, Instant};
 use super::aggregator::now_secs;
 use super::host::AgentHost;
 use super::isolation::Isolation;
+use super::process::ProcessPool;
 use super::sinks::{FlushEntry, FlushReport, Report, Sink};
 use pyhost::worker::ShutdownMode;
 use pyhost::{JobHandle, JobOptions, WorkerPool};
@@ -169,6 +170,8 @@ pub struct Scheduler {
     /// Every check id that may have something to flush.
     ids: HashMap<String, IdOwner>,
     wake: wake::Channel,
+    /// The worker processes, with `--isolation process`.
+    procs: Option<ProcessPool>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -210,7 +213,16 @@ impl Scheduler {
             retired: Vec::new(),
             ids: HashMap::new(),
             wake: wake::Channel::new(),
+            procs: None,
         }
+    }
+
+    /// Run the checks in these worker processes instead of in this process
+    /// (`--isolation process`; see [`crate::process`]). The shared pool then
+    /// only serves the scheduler's own Python needs.
+    pub fn with_processes(mut self, procs: ProcessPool) -> Scheduler {
+        self.procs = Some(procs);
+        self
     }
 
     /// A handle that wakes [`run`](Self::run) from another thread (or a
@@ -334,6 +346,8 @@ impl Scheduler {
             .iter()
             .all(|p| p.shutdown_timeout(ShutdownMode::Drain, Duration::from_secs(2)));
         all_joined &= self.pool.shutdown_timeout(ShutdownMode::Drain, Duration::from_secs(2));
+        // Closes the workers' input; each finishes and exits.
+        drop(self.procs.take());
         if !all_joined {
             eprintln!("WARN     pyhost: some workers are still stuck in a check; exiting without them");
         }

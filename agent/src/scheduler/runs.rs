@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use super::{emit, submit, IdOwner, Scheduler};
 use crate::check::{cancel_check, error_list, run_check, RunOutcome};
 use crate::containment::RunScope;
+use crate::process::{RemoteError, RemoteResult, RemoteRun};
 use crate::sinks::{Report, RunReport, RunStatus, Skipped};
 use crate::value::Value;
 use pyhost::{JobError, JobHandle, Py, Python, WorkerPool};
@@ -34,36 +35,59 @@ impl Drop for BusyGuard {
 /// What a run job returns: the outcome and how long `run()` took.
 type Timed = (RunOutcome, Duration);
 
+/// A run in progress: a job in this process, or a run in a worker process.
+enum Handle {
+    Job(JobHandle<Timed>),
+    Remote(RemoteRun),
+}
+
+/// How a run ended.
+enum Finished {
+    Job(Result<Timed, JobError>),
+    Remote(RemoteResult),
+}
+
 pub(super) struct Running {
-    handle: JobHandle<Timed>,
+    handle: Handle,
     /// The result, when the first poll already had it.
-    ready: Option<Result<Timed, JobError>>,
-    /// Set by the job when a worker starts it.
+    ready: Option<Finished>,
+    /// Set by the job when a worker starts it (in this process).
     started: Arc<OnceLock<Instant>>,
     run: u64,
 }
 
 impl Running {
-    /// Poll the handle with the scheduler's waker: the result if the run
-    /// is over, else `None` (and the pool will wake the scheduler).
-    fn poll(&mut self, cx: &mut Context<'_>) -> Option<Result<Timed, JobError>> {
+    /// Poll the run: the result if it is over, else `None` (and the pool,
+    /// or the worker process's slot, will wake the scheduler).
+    fn poll(&mut self, cx: &mut Context<'_>) -> Option<Finished> {
         if self.ready.is_some() {
             return self.ready.take();
         }
-        match Pin::new(&mut self.handle).poll(cx) {
-            Poll::Ready(r) => Some(r),
-            Poll::Pending => None,
+        match &mut self.handle {
+            Handle::Job(h) => match Pin::new(h).poll(cx) {
+                Poll::Ready(r) => Some(Finished::Job(r)),
+                Poll::Pending => None,
+            },
+            Handle::Remote(r) => r.is_finished().then(|| Finished::Remote(r.clone().wait())),
         }
     }
 }
 
+/// Where an instance's check object lives.
+pub(super) enum Home {
+    /// In this process: the pool that runs it (the shared one, or the
+    /// check's own interpreter's) and the object.
+    Local { pool: Arc<WorkerPool>, object: Arc<Py> },
+    /// In the check's worker process (the scheduler's `ProcessPool`).
+    Process,
+}
+
 pub(super) struct Instance {
     pub(super) check: String,
-    /// Where this instance's check lives (its own interpreter, or the shared pool).
-    pub(super) pool: Arc<WorkerPool>,
+    /// Where this instance's check object lives.
+    pub(super) home: Home,
     pub(super) index: usize,
     pub(super) id: String,
-    pub(super) object: Arc<Py>,
     pub(super) interval: Duration,
     pub(super) next_due: Instant,
     pub(super) runs: u64,
@@ -77,20 +101,12 @@ pub(super) struct Instance {
 }
 
 impl Instance {
-    pub(super) fn new(
-        check: &str,
-        pool: Arc<WorkerPool>,
-        index: usize,
-        id: String,
-        object: Py,
-        interval: Duration,
-    ) -> Instance {
+    pub(super) fn new(check: &str, home: Home, index: usize, id: String, interval: Duration) -> Instance {
         Instance {
             check: check.to_string(),
-            pool,
+            home,
             index,
             id,
-            object: Arc::new(object),
             interval,
             next_due: Instant::now(),
             runs: 0,
@@ -106,7 +122,10 @@ impl Scheduler {
     /// until their run is reported.
     pub(super) fn retire(&mut self, instances: Vec<Instance>) {
         for inst in instances {
-            self.cancel_object(&inst.pool, Arc::clone(&inst.object));
+            // In a worker process, the reload or unload does it there.
+            if let Home::Local { pool, object } = &inst.home {
+                self.cancel_object(pool, Arc::clone(object));
+            }
             if inst.running.is_some() {
                 self.retired.push(inst);
             }
@@ -150,19 +169,6 @@ impl Scheduler {
                     emit(&mut self.sinks, &report);
                     continue;
                 }
-                inst.busy.store(true, Ordering::Release);
-                let guard = BusyGuard(Arc::clone(&inst.busy));
-                let object = Arc::clone(&inst.object);
-                let started = Arc::new(OnceLock::new());
-                let clock = Arc::clone(&started);
-                let (check, index, id) = (inst.check.clone(), inst.index, inst.id.clone());
-                let job = move |py: Python<'_>| {
-                    let _guard = guard;
-                    let _scope = RunScope::run(&check, index, &id);
-                    let start = *clock.get_or_init(Instant::now);
-                    let outcome = run_check(object.bind(py));
-                    Ok((outcome, start.elapsed()))
-                };
                 inst.runs += 1;
                 self.ids.insert(
                     inst.id.clone(),
@@ -172,7 +178,38 @@ impl Scheduler {
                         run: inst.runs,
                     },
                 );
-                match submit(&inst.pool, timeout, job) {
+                let started = Arc::new(OnceLock::new());
+                let handle = match &inst.home {
+                    Home::Local { pool, object } => {
+                        inst.busy.store(true, Ordering::Release);
+                        let guard = BusyGuard(Arc::clone(&inst.busy));
+                        let object = Arc::clone(object);
+                        let clock = Arc::clone(&started);
+                        let (check, index, id) = (inst.check.clone(), inst.index, inst.id.clone());
+                        let job = move |py: Python<'_>| {
+                            let _guard = guard;
+                            let _scope = RunScope::run(&check, index, &id);
+                            let start = *clock.get_or_init(Instant::now);
+                            let outcome = run_check(object.bind(py));
+                            Ok((outcome, start.elapsed()))
+                        };
+                        submit(pool, timeout, job).map(Handle::Job).map_err(|e| e.to_string())
+                    }
+                    Home::Process => match &self.procs {
+                        Some(procs) => {
+                            let wake = self.wake.waker();
+                            let notify: Box<dyn Fn() + Send + Sync> = Box::new(move || wake.wake());
+                            Ok(Handle::Remote(procs.run(
+                                &inst.check,
+                                inst.index,
+                                timeout,
+                                Some(notify),
+                            )))
+                        }
+                        None => Err("the agent has no worker processes".to_string()),
+                    },
+                };
+                match handle {
                     Ok(handle) => {
                         let mut running = Running {
                             handle,
@@ -235,7 +272,10 @@ impl Scheduler {
                 inst.check.clone(),
                 inst.index,
                 inst.id.clone(),
-                (Arc::clone(&inst.pool), Arc::clone(&inst.object)),
+                match &inst.home {
+                    Home::Local { pool, object } => Some((Arc::clone(pool), Arc::clone(object))),
+                    Home::Process => None,
+                },
                 running,
                 result,
                 samples,
@@ -245,29 +285,38 @@ impl Scheduler {
         for (check, index, id, object, running, result, samples) in finished {
             let since_start = running.started.get().map_or(Duration::ZERO, |s| s.elapsed());
             let (status, errors, warnings, duration) = match result {
-                Ok((outcome, took)) => {
-                    let status = if outcome.is_ok() {
-                        RunStatus::Ok
-                    } else {
-                        RunStatus::Error
-                    };
-                    (status, outcome.errors, outcome.warnings, took)
+                Finished::Job(Ok((outcome, took))) => {
+                    (status_of(outcome.is_ok()), outcome.errors, outcome.warnings, took)
                 }
-                Err(JobError::TimedOut) => {
-                    self.cancel_object(&object.0, object.1);
+                Finished::Job(Err(JobError::TimedOut)) => {
+                    if let Some((pool, object)) = object {
+                        self.cancel_object(&pool, object);
+                    }
                     let msg = format!(
                         "the run passed the check timeout ({:?}) (pyhost.JobTimeout raised in it); cancel() was called",
                         self.opts.check_timeout
                     );
                     (RunStatus::TimedOut, error_value(&msg), Vec::new(), since_start)
                 }
-                Err(JobError::Cancelled) => (
+                Finished::Job(Err(JobError::Cancelled)) => (
                     RunStatus::Cancelled,
                     error_value("the run was cancelled"),
                     Vec::new(),
                     since_start,
                 ),
-                Err(e) => (RunStatus::Error, error_value(&e.to_string()), Vec::new(), since_start),
+                Finished::Job(Err(e)) => (RunStatus::Error, error_value(&e.to_string()), Vec::new(), since_start),
+                Finished::Remote(Ok(o)) => (status_of(o.result.is_empty()), o.errors, o.warnings, o.duration),
+                // The worker process's slot already cancelled it (and ended
+                // the worker if it did not stop): the message says which.
+                Finished::Remote(Err(RemoteError::TimedOut(msg))) => (
+                    RunStatus::TimedOut,
+                    error_value(&msg),
+                    Vec::new(),
+                    self.opts.check_timeout,
+                ),
+                Finished::Remote(Err(RemoteError::Died(msg) | RemoteError::NotRun(msg))) => {
+                    (RunStatus::Error, error_value(&msg), Vec::new(), Duration::ZERO)
+                }
             };
             let report = RunReport {
                 check,
@@ -305,6 +354,14 @@ impl Scheduler {
         if let Ok(h) = submit(pool, self.opts.check_timeout, move |py| cancel_check(object.bind(py))) {
             drop(h);
         }
+    }
+}
+
+fn status_of(ok: bool) -> RunStatus {
+    if ok {
+        RunStatus::Ok
+    } else {
+        RunStatus::Error
     }
 }
 

@@ -79,6 +79,7 @@ fn loaded(what: &str, l: &Loaded<'_>) -> String {
             l.check
         ),
         None if l.interpreter == "subinterpreter" => format!("{line} in its own sub-interpreter"),
+        None if l.interpreter == "process" => format!("{line} in a worker process"),
         None => line,
     }
 }

@@ -30,10 +30,12 @@ pub(crate) fn ago(t: Option<f64>, now: f64) -> String {
     t.map_or_else(|| "never".to_string(), |t| format!("{} ago", span(now - t)))
 }
 
-/// Where a check runs, in words: `in the main interpreter`, `in its own sub-interpreter`.
+/// Where a check runs, in words: `in the main interpreter`, `in its own
+/// sub-interpreter`, `in a worker process`.
 pub fn where_it_runs(interpreter: &str) -> String {
     match interpreter {
         "subinterpreter" => "in its own sub-interpreter".to_string(),
+        "process" => "in a worker process".to_string(),
         other => format!("in the {other} interpreter"),
     }
 }

@@ -32,6 +32,9 @@ pub fn check(opts: CheckArgs) -> Result<bool, Box<dyn Error>> {
     });
     let collector = CheckCollector::new(&opts.name);
     let mut scheduler = Scheduler::new(options, started.host, started.pool, vec![Box::new(collector.clone())]);
+    if let Some(procs) = started.procs {
+        scheduler = scheduler.with_processes(procs);
+    }
     // SIGINT keeps its default action here: a one-shot command.
     scheduler.run(&AtomicBool::new(false))?;
     let results = collector.results();

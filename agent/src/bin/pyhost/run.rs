@@ -65,6 +65,9 @@ pub fn run(opts: RunArgs) -> Result<(), Box<dyn Error>> {
         _server = Some(server);
     }
     let mut scheduler = Scheduler::new(options, started.host, started.pool, sinks);
+    if let Some(procs) = started.procs {
+        scheduler = scheduler.with_processes(procs);
+    }
     let _ = waker.set(scheduler.waker());
     scheduler.run(stop)?;
     // The interpreter is not finalized: a worker abandoned in a stuck check

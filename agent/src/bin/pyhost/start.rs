@@ -11,6 +11,8 @@ use pyhost_agent::cli::settings::{self, AgentSettings};
 use pyhost_agent::containment::ProcessGuards;
 use pyhost_agent::host::{self, AgentHost};
 use pyhost_agent::isolation::Isolation;
+use pyhost_agent::process::child::WORKER_ROLE;
+use pyhost_agent::process::{ProcessOptions, ProcessPool};
 use pyhost_agent::scheduler::{SchedulerOptions, DEFAULT_INTERVAL};
 use pyhost_agent::setup::HostSetup;
 
@@ -29,6 +31,8 @@ pub struct Started {
     /// YAML budgets, context limit, crash report, child reaper; flushes the
     /// checks' pending output when dropped at exit.
     pub guards: ProcessGuards,
+    /// The worker processes, with `--isolation process`.
+    pub procs: Option<ProcessPool>,
 }
 
 /// Resolve the settings (`--config`, then flags), check the conf dir,
@@ -91,8 +95,22 @@ pub fn start(common: &CommonArgs, workers_flag: Option<u16>, quiet: bool) -> Res
     // No bytecode files: a rewritten check must be re-read from source on reload.
     HostSetup::start(setup.interpreter("pyhost")?.write_bytecode(false))?;
     let guards = setup.limits.install(&host)?;
+    let procs = if options.isolation == Isolation::Process {
+        let opts = ProcessOptions {
+            workers: workers as usize,
+            program: std::env::current_exe()?,
+            args: std::iter::once(WORKER_ROLE.into()).chain(setup.to_args()).collect(),
+            host_config: host.config.read().as_value().clone(),
+            cancel_grace: common.check_timeout.min(Duration::from_secs(5)),
+        };
+        Some(ProcessPool::new(opts, Arc::clone(&host))?)
+    } else {
+        None
+    };
+    // With worker processes, the checks do not run here.
+    let local_workers = if procs.is_some() { 1 } else { workers as usize };
     let pool = WorkerPool::builder()
-        .workers(workers as usize)
+        .workers(local_workers)
         .name("pyhost-check")
         .build()?;
     Ok(Started {
@@ -102,6 +120,7 @@ pub fn start(common: &CommonArgs, workers_flag: Option<u16>, quiet: bool) -> Res
         workers,
         hostname,
         guards,
+        procs,
     })
 }
 
