@@ -37,6 +37,8 @@
 //! * [`SubInterpreter`], [`subinterpreter`]: interpreters with their own GIL
 //!   (3.12+), each on its own thread, running Python in parallel; [`interp`]:
 //!   which interpreter an object belongs to.
+//! * [`keep_thread_state`]: a lasting Python thread state for a host thread
+//!   that enters Python again and again (C and Go hosts).
 //!
 //! ## GIL rules
 //!
@@ -62,6 +64,7 @@ mod object;
 mod panic;
 mod sequence;
 pub mod subinterpreter;
+mod thread_state;
 mod typecheck;
 pub mod worker;
 
@@ -75,4 +78,5 @@ pub use object::{Bound, Dict, IntoArgs, Iter, List, Py, Tuple};
 pub use panic::panic_message;
 pub use sequence::FastSequence;
 pub use subinterpreter::{SubInterpreter, SubInterpreterConfig};
+pub use thread_state::{keep_thread_state, thread_state_is_kept};
 pub use worker::{JobError, JobHandle, JobOptions, WorkerPool};

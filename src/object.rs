@@ -1034,6 +1034,15 @@ tuple_args!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
 impl<'py> IntoArgs<'py> for &[Bound<'py>] {
     fn call(self, callable: &Bound<'py>, kwargs: Option<&Dict<'py>>) -> Result<Bound<'py>> {
+        // Up to 8 arguments on the stack: no allocation per call.
+        const INLINE: usize = 8;
+        if self.len() <= INLINE {
+            let mut args = [std::ptr::null_mut(); INLINE + 1];
+            for (slot, b) in args[1..].iter_mut().zip(self) {
+                *slot = b.as_ptr();
+            }
+            return vectorcall(callable, &mut args[..self.len() + 1], kwargs);
+        }
         let mut args: Vec<*mut ffi::PyObject> = Vec::with_capacity(self.len() + 1);
         args.push(std::ptr::null_mut());
         args.extend(self.iter().map(|b| b.as_ptr()));
