@@ -503,11 +503,13 @@ int pyhost_allow_threads(void (*fn)(void *data), void *data);
  *   pyhost_raise() (or after a pyhost_arg() that failed, whose exception is
  *   then raised). -1 with nothing raised raises `SystemError`. Returning 0
  *   while an error is pending (a failed pyhost_arg()) raises that error.
- * A result of type #PYHOST_STR, #PYHOST_BYTES or #PYHOST_STR_LIST is copied
- * into a new Python object after the callback returns (point it at the
- * callback's own memory, or at argument data); #PYHOST_OBJECT is borrowed
- * (pyhost takes its own reference). Results with #PYHOST_VALUE_OWNED (from
- * a pyhost_call() inside the callback) are released by pyhost after the copy.
+ * A `*result` of type #PYHOST_STR, #PYHOST_BYTES or #PYHOST_STR_LIST is
+ * copied into a new Python object after the callback returns, so it must
+ * point at memory that outlives the callback (static or heap memory, or the
+ * argument data), never at the callback's stack: for that, use
+ * pyhost_return(), which copies at once. #PYHOST_OBJECT is borrowed (pyhost
+ * takes its own reference). A `*result` with #PYHOST_VALUE_OWNED (from a
+ * pyhost_call() inside the callback) is released by pyhost after the copy.
  * @{
  */
 
@@ -743,6 +745,16 @@ static inline int pyhost_arg_is_none(pyhost_ctx *ctx, size_t index, const char *
     int t = pyhost_arg_type(ctx, index, name);
     return t < 0 ? -1 : t == PYHOST_NONE;
 }
+
+/**
+ * @brief Set the return value now: @p value is converted (strings copied)
+ *        at once, so it may point at the callback's own stack. It wins over
+ *        `*result`. The value stays the caller's (a #PYHOST_VALUE_OWNED one
+ *        is still freed by the caller).
+ * @return 0, or -1 with the exception pending in @p ctx (e.g. a #PYHOST_STR
+ *         that is not UTF-8); return that from the callback.
+ */
+int pyhost_return(pyhost_ctx *ctx, const pyhost_value *value);
 
 /**
  * @brief Raise an exception from the host function: the callback then

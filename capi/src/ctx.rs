@@ -81,6 +81,8 @@ struct Ctx<'a, 'py> {
     /// The exception the callback will raise (from `pyhost_raise` or a
     /// failed `pyhost_arg`).
     pending: Option<Error>,
+    /// The value given to `pyhost_return` (it wins over `*result`).
+    returned: Option<Bound<'py>>,
     /// Lists read with `pyhost_arg`: texts and items, owned by the call.
     lists: Vec<(Vec<u8>, Vec<pyhost_str>)>,
     /// Handles given to C for `PYHOST_OBJECT` arguments, released after the
@@ -98,6 +100,7 @@ impl FnInfo {
             args,
             info: self,
             pending: None,
+            returned: None,
             lists: Vec::new(),
             objects: Vec::new(),
         };
@@ -151,6 +154,7 @@ impl<'py> Ctx<'_, 'py> {
     fn finish(mut self, rc: c_int, result: &mut pyhost_value) -> pyhost::Result<Bound<'py>> {
         let out = match (rc, self.pending.take()) {
             (_, Some(e)) => Err(e),
+            (0, None) if self.returned.is_some() => Ok(self.returned.take().expect("checked")),
             // SAFETY: the callback set `result` as the header documents
             // (pointers valid until now, or a value pyhost filled in).
             (0, None) => unsafe { to_python(self.py, result, &|| format!("the result of {}()", self.info.name)) },
@@ -280,30 +284,32 @@ fn fetch<'a, 'py, T: FromArg<'a, 'py>>(
     index: Option<usize>,
     name: &'a str,
     optional: bool,
-    expected: &str,
 ) -> pyhost::Result<Option<T>> {
-    match index {
-        Some(i) if optional => args.get_opt(i, name),
-        Some(i) => args.get(i, name).map(Some),
+    let i = match index {
+        Some(i) => i,
         None => {
-            let v = args.keyword::<T>(name)?;
-            if v.is_none() && !optional {
-                return Err(keyword_missing(args, name, expected));
+            // Keyword-only: absent is CPython's own message; present, it is
+            // looked up by name (an index past every positional argument).
+            if args.keyword_len() == 0 || !args.keywords().any(|(k, _)| k.to_str().is_ok_and(|k| k == name)) {
+                return if optional {
+                    Ok(None)
+                } else {
+                    Err(keyword_missing(args.function_name(), name))
+                };
             }
-            Ok(v)
+            usize::MAX
         }
+    };
+    if optional {
+        args.get_opt(i, name)
+    } else {
+        args.get(i, name).map(Some)
     }
 }
 
-/// A required keyword-only argument that is missing, or `None`.
 #[cold]
-fn keyword_missing(args: &Args<'_, '_>, name: &str, expected: &str) -> Error {
-    let fname = args.function_name();
-    if args.keywords().any(|(k, _)| k.to_str().is_ok_and(|k| k == name)) {
-        Error::type_error(format!("{fname}() argument '{name}' must be {expected}, not NoneType"))
-    } else {
-        Error::type_error(format!("{fname}() missing 1 required keyword-only argument: '{name}'"))
-    }
+fn keyword_missing(fname: &str, name: &str) -> Error {
+    Error::type_error(format!("{fname}() missing 1 required keyword-only argument: '{name}'"))
 }
 
 /// Read one argument into `out` as `type_`. Lists go to [`LISTS`] (declared
@@ -322,36 +328,36 @@ fn read_arg(
     *out = pyhost_value::NONE;
     match type_ {
         PYHOST_STR => {
-            if let Some(s) = fetch::<&str>(args, index, name, optional, "str")? {
+            if let Some(s) = fetch::<&str>(args, index, name, optional)? {
                 *out = pyhost_value::str(s);
             }
         }
         PYHOST_INT => {
-            if let Some(i) = fetch::<i64>(args, index, name, optional, "int")? {
+            if let Some(i) = fetch::<i64>(args, index, name, optional)? {
                 *out = pyhost_value::int(i);
             }
         }
         PYHOST_FLOAT => {
-            if let Some(f) = fetch::<f64>(args, index, name, optional, "float")? {
+            if let Some(f) = fetch::<f64>(args, index, name, optional)? {
                 out.type_ = PYHOST_FLOAT;
                 out.f = f;
             }
         }
         PYHOST_BOOL => {
-            if let Some(b) = fetch::<bool>(args, index, name, optional, "bool")? {
+            if let Some(b) = fetch::<bool>(args, index, name, optional)? {
                 out.type_ = PYHOST_BOOL;
                 out.i = b as i64;
             }
         }
         PYHOST_BYTES => {
-            if let Some(b) = fetch::<&[u8]>(args, index, name, optional, "bytes")? {
+            if let Some(b) = fetch::<&[u8]>(args, index, name, optional)? {
                 out.type_ = PYHOST_BYTES;
                 out.ptr = b.as_ptr() as *const c_void;
                 out.len = b.len();
             }
         }
         PYHOST_STR_LIST => {
-            if let Some(l) = fetch::<StrListArg>(args, index, name, optional, "list")? {
+            if let Some(l) = fetch::<StrListArg>(args, index, name, optional)? {
                 out.type_ = PYHOST_STR_LIST;
                 out.len = l.count;
                 if own_lists {
@@ -364,7 +370,7 @@ fn read_arg(
             }
         }
         PYHOST_OBJECT => {
-            if let Some(o) = fetch::<&Bound<'_>>(args, index, name, optional, "object")? {
+            if let Some(o) = fetch::<&Bound<'_>>(args, index, name, optional)? {
                 let handle = Box::new(pyhost_object::new(o.clone().unbind(), true));
                 out.type_ = PYHOST_OBJECT;
                 out.ptr = &*handle as *const pyhost_object as *const c_void;
@@ -518,7 +524,7 @@ pub unsafe extern "C" fn pyhost_arg_type(ctx: *mut pyhost_ctx, index: usize, nam
         with_ctx(ctx, |ctx| {
             // SAFETY: NULL or NUL-terminated (contract).
             let name = c_name(name, "pyhost_arg_type: name")?;
-            let obj = fetch::<&Bound<'_>>(ctx.args, keyword_index(index), name, true, "object")?;
+            let obj = fetch::<&Bound<'_>>(ctx.args, keyword_index(index), name, true)?;
             Ok(obj.map_or(PYHOST_NONE, type_of))
         })
     }
@@ -571,6 +577,27 @@ pub unsafe extern "C" fn pyhost_args_check(
                 list.push(c_name(*names.add(i), "pyhost_args_check: a name")?);
             }
             ctx.args.check(&list, max_positional)?;
+            Ok(0)
+        })
+    }
+}
+
+/// Set the call's return value now (copied at once). See `include/pyhost.h`.
+///
+/// # Safety
+/// `ctx` is NULL or a call's live context; `value` NULL or a valid value.
+#[no_mangle]
+pub unsafe extern "C" fn pyhost_return(ctx: *mut pyhost_ctx, value: *const pyhost_value) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_ctx(ctx, |ctx| {
+            if value.is_null() {
+                return Err(Error::new(ExcKind::SystemError, "pyhost_return: value is NULL"));
+            }
+            let name = &ctx.info.name;
+            // SAFETY: a valid value (contract).
+            let obj = to_python(ctx.py, &*value, &|| format!("the result of {name}()"))?;
+            ctx.returned = Some(obj);
             Ok(0)
         })
     }

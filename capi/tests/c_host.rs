@@ -2,45 +2,18 @@
 //! pyhost-capi library (static, then shared), run it, check its output.
 //! Each host is its own process, so each initialises Python once.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn package_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The folder with `libpyhost_capi.a` and `.so`. `cargo test` builds this
-/// package's library only as an rlib, so the test builds the C libraries
-/// itself (once per test binary), the way a C user would, into a target
-/// folder of its own (the outer cargo holds the lock of the usual one).
-fn libs_dir() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-libs");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "pyhost-capi", "--manifest-path"])
-            .arg(package_root().join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .expect("run cargo build -p pyhost-capi");
-        assert!(status.success(), "cargo build -p pyhost-capi failed");
-        target.join("debug")
-    })
-    .clone()
-}
+use common::{libs_dir, package_root, scratch};
 
 fn python_lib() -> (String, String) {
     (
         pyhost::interpreter::build_python_libdir().to_string(),
         pyhost::interpreter::build_python_library(),
     )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pyhost-capi-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write_plugin(dir: &Path) {
@@ -77,7 +50,7 @@ fn compile(out: &Path, link: &[String]) {
 }
 
 fn run_host(exe: &Path, plugin_dir: &Path) {
-    let out = Command::new(exe).arg(plugin_dir).output().unwrap();
+    let out = common::c_program(exe).arg(plugin_dir).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
