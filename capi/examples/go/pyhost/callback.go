@@ -135,7 +135,7 @@ var errPending = errors.New("pyhost: exception pending")
 
 // Raise sets the exception the function raises and returns -1, for
 // //export functions (a Func returns an error instead).
-func (c Args) Raise(typ, msg string) C.int { return raise(c.ctx, typ, msg) }
+func (c Args) Raise(typ, msg string) int32 { return int32(raise(c.ctx, typ, msg)) }
 
 // setResult stores a Func's result: scalars into *result, the rest copied
 // at once with pyhost_return.
