@@ -40,12 +40,13 @@ fn pkg_config(out_dir: &Path, include: &Path) -> String {
          includedir={include}\n\
          pythonincludedir={pyinclude}\n\
          pythonlibdir={pylibdir}\n\
+         pythonlib={pylib}\n\
          \n\
          Name: pyhost\n\
          Description: Embed CPython in a C host through pyhost (include/pyhost.h)\n\
          Version: {pkg_version}\n\
          Cflags: -I${{includedir}} -I${{pythonincludedir}}\n\
-         Libs: -L${{libdir}} -lpyhost_capi -Wl,-rpath,${{libdir}} -L${{pythonlibdir}} -l{pylib}{py_rpath} -lpthread -ldl -lm\n",
+         Libs: -L${{libdir}} -lpyhost_capi -Wl,-rpath,${{libdir}} -L${{pythonlibdir}} -l${{pythonlib}}{py_rpath} -lpthread -ldl -lm\n",
         version = py.version,
         libdir = libdir.display(),
         include = include.display(),

@@ -70,6 +70,11 @@ pub(crate) struct FnInfo {
     pub(crate) exceptions: std::sync::Arc<Vec<HostException>>,
 }
 
+/// Handles lent to C for one call (boxed: C holds their addresses while
+/// the vector grows).
+#[allow(clippy::vec_box)]
+type Handles = Vec<Box<pyhost_object>>;
+
 /// Declared values kept on the stack up to this many parameters.
 const INLINE_PARAMS: usize = 8;
 
@@ -85,10 +90,8 @@ struct Ctx<'a, 'py> {
     returned: Option<Bound<'py>>,
     /// Lists read with `pyhost_arg`: texts and items, owned by the call.
     lists: Vec<(Vec<u8>, Vec<pyhost_str>)>,
-    /// Handles given to C for `PYHOST_OBJECT` arguments, released after the
-    /// call (boxed: C holds their addresses while the vector grows).
-    #[allow(clippy::vec_box)]
-    objects: Vec<Box<pyhost_object>>,
+    /// Handles given to C for `PYHOST_OBJECT` arguments, released after the call.
+    objects: Handles,
 }
 
 impl FnInfo {
@@ -106,7 +109,13 @@ impl FnInfo {
         };
         let mut inline = [pyhost_value::NONE; INLINE_PARAMS];
         let mut heap = Vec::new();
-        let mut scratch = None;
+        // The per-thread list buffers, taken for this call (a nested call
+        // gets buffers of its own) and given back after it.
+        let mut scratch = if self.has_lists {
+            LISTS.with(Cell::take)
+        } else {
+            ListScratch::default()
+        };
         let (argv, argc) = match &self.params {
             None => (ptr::null(), 0),
             Some(params) => {
@@ -116,12 +125,12 @@ impl FnInfo {
                     heap.resize(params.len(), pyhost_value::NONE);
                     &mut heap[..]
                 };
-                if let Err(e) = self.parse(&mut ctx, params, values) {
-                    discard_pooled_lists();
+                if let Err(e) = self.parse(&mut ctx, params, values, &mut scratch) {
+                    give_back(scratch, self.has_lists);
                     return Err(e);
                 }
                 if self.has_lists {
-                    scratch = Some(take_pooled_lists(values));
+                    scratch.point_values(values);
                 }
                 (values.as_ptr(), values.len())
             }
@@ -133,20 +142,123 @@ impl FnInfo {
         // returns (their strings point into argument objects the caller
         // holds, or into `scratch`), and `result` is writable.
         let rc = unsafe { (self.f)(ctx_ptr, argv, argc, &mut result, self.userdata as *mut c_void) };
-        if let Some(s) = scratch {
-            put_back_pooled_lists(s);
-        }
+        give_back(scratch, self.has_lists);
         ctx.finish(rc, &mut result)
     }
 
-    fn parse(&self, ctx: &mut Ctx<'_, '_>, params: &[Param], values: &mut [pyhost_value]) -> pyhost::Result<()> {
-        ctx.args.check(&self.names, self.max_positional)?;
+    /// Check the call and convert every declared argument. Positional
+    /// arguments of the expected exact type take a fast path; anything else
+    /// (keywords, None for a required one, a wrong type, a subclass, an
+    /// object with `__index__`) goes through [`Args`], which also words the errors.
+    fn parse(
+        &self,
+        ctx: &mut Ctx<'_, '_>,
+        params: &[Param],
+        values: &mut [pyhost_value],
+        scratch: &mut ListScratch,
+    ) -> pyhost::Result<()> {
+        let args = ctx.args;
+        args.check(&self.names, self.max_positional)?;
+        let positional = if args.keyword_len() == 0 {
+            args.positional()
+        } else {
+            &[]
+        };
         for (i, (p, out)) in params.iter().zip(values.iter_mut()).enumerate() {
+            if !p.keyword_only {
+                match positional.get(i) {
+                    Some(obj) if read_fast(obj, p, out, scratch, &mut ctx.objects) => continue,
+                    None if p.optional && args.keyword_len() == 0 => {
+                        *out = pyhost_value::NONE;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             let index = if p.keyword_only { None } else { Some(i) };
-            read_arg(ctx, index, p.name, p.type_, p.optional, out, false)?;
+            read_arg(ctx, index, p.name, p.type_, p.optional, out, Some(&mut *scratch))?;
         }
         Ok(())
     }
+}
+
+/// Convert a positional argument of the expected exact type; `false`
+/// (nothing done) sends it to the general path.
+#[inline(always)]
+fn read_fast(
+    obj: &Bound<'_>,
+    p: &Param,
+    out: &mut pyhost_value,
+    scratch: &mut ListScratch,
+    objects: &mut Handles,
+) -> bool {
+    if obj.is_none() {
+        if p.optional {
+            *out = pyhost_value::NONE;
+            return true;
+        }
+        return false;
+    }
+    match p.type_ {
+        PYHOST_STR if obj.is_str() => {
+            let Ok(s) = obj.to_str() else { return false };
+            *out = pyhost_value::str(s);
+        }
+        PYHOST_FLOAT if obj.is_exact_float() || obj.is_exact_int() => {
+            let Ok(f) = obj.extract::<f64>() else { return false };
+            *out = pyhost_value {
+                type_: PYHOST_FLOAT,
+                f,
+                ..pyhost_value::NONE
+            };
+        }
+        PYHOST_INT if obj.is_exact_int() => {
+            let Ok(i) = obj.extract::<i64>() else { return false };
+            *out = pyhost_value::int(i);
+        }
+        PYHOST_BOOL if obj.is_bool() => {
+            *out = pyhost_value {
+                type_: PYHOST_BOOL,
+                i: obj.is_true() as i64,
+                ..pyhost_value::NONE
+            };
+        }
+        PYHOST_BYTES if obj.is_bytes() => {
+            let Ok(b) = obj.as_bytes() else { return false };
+            *out = pyhost_value {
+                type_: PYHOST_BYTES,
+                ptr: b.as_ptr() as *const c_void,
+                len: b.len(),
+                ..pyhost_value::NONE
+            };
+        }
+        PYHOST_STR_LIST if obj.is_exact_list() || obj.is_exact_tuple() => {
+            let Some((first, count)) = scratch.push_list(obj) else {
+                return false;
+            };
+            *out = pyhost_value {
+                type_: PYHOST_STR_LIST,
+                i: first as i64,
+                len: count,
+                ..pyhost_value::NONE
+            };
+        }
+        PYHOST_OBJECT => *out = object_value(obj, objects),
+        _ => return false,
+    }
+    true
+}
+
+/// A borrowed handle on `obj` for C, kept (and released) by the call.
+fn object_value(obj: &Bound<'_>, objects: &mut Handles) -> pyhost_value {
+    let handle = Box::new(pyhost_object::new(obj.clone().unbind(), true));
+    let v = pyhost_value {
+        type_: PYHOST_OBJECT,
+        ptr: &*handle as *const pyhost_object as *const c_void,
+        ..pyhost_value::NONE
+    };
+    objects.push(handle);
+    v
 }
 
 impl<'py> Ctx<'_, 'py> {
@@ -176,8 +288,9 @@ impl<'py> Ctx<'_, 'py> {
 
 // ---- lists of str ------------------------------------------------------------
 
-/// Texts of `str` list items and their `pyhost_str`s (whose `ptr` holds the
-/// text's offset until [`take_pooled_lists`] makes it a pointer).
+/// Texts of `str` list items, each followed by a NUL, and their
+/// `pyhost_str`s (whose `ptr` holds the text's offset until
+/// [`point_values`](Self::point_values) makes it a pointer).
 #[derive(Default)]
 struct ListScratch {
     text: Vec<u8>,
@@ -186,83 +299,60 @@ struct ListScratch {
 
 thread_local! {
     /// Reused by every call on this thread: no allocation per call once the
-    /// buffers have grown. Taken out while a callback runs, so a nested call
-    /// gets buffers of its own.
+    /// buffers have grown.
     static LISTS: Cell<ListScratch> = const { Cell::new(ListScratch { text: Vec::new(), items: Vec::new() }) };
 }
 
-/// A list or tuple of `str` copied into [`LISTS`].
-struct StrListArg {
-    first_item: usize,
-    count: usize,
-    text_start: usize,
-}
-
-impl<'a, 'py> FromArg<'a, 'py> for StrListArg {
-    fn from_arg(obj: &'a Bound<'py>) -> Result<Self, ArgError> {
-        let Some(seq) = FastSequence::new(obj) else {
-            return Err(ArgError::wrong_type("list", obj));
-        };
-        let mut s = LISTS.with(Cell::take);
-        let (first_item, text_start) = (s.items.len(), s.text.len());
+impl ListScratch {
+    /// Copy the texts of a list or tuple of `str`: `(first item, count)`,
+    /// or `None` (nothing kept) if it is not one or an item is not a `str`
+    /// that UTF-8 can hold. Each item is held while it is read (the list may
+    /// change meanwhile on a free-threaded build).
+    fn push_list(&mut self, obj: &Bound<'_>) -> Option<(usize, usize)> {
+        let seq = FastSequence::new(obj)?;
+        let (first, text_start) = (self.items.len(), self.text.len());
         let mut i = 0;
-        let mut outcome = Ok(());
-        // Each item is held while its text is copied (the list may change).
         while let Some(item) = seq.get(i) {
-            if !item.is_str() {
-                outcome = Err(ArgError::wrong_type("str", &item).in_item(i));
-                break;
-            }
-            match item.to_str() {
-                Ok(t) => {
-                    let offset = s.text.len();
-                    s.text.extend_from_slice(t.as_bytes());
-                    s.text.push(0);
-                    s.items.push(pyhost_str {
-                        ptr: offset as *const c_char,
-                        len: t.len(),
-                    });
-                }
-                Err(e) => {
-                    outcome = Err(ArgError::from(e).in_item(i));
-                    break;
-                }
-            }
+            let text = if item.is_str() { item.to_str().ok() } else { None };
+            let Some(t) = text else {
+                self.items.truncate(first);
+                self.text.truncate(text_start);
+                return None;
+            };
+            let offset = self.text.len();
+            self.text.extend_from_slice(t.as_bytes());
+            self.text.push(0);
+            self.items.push(pyhost_str {
+                ptr: offset as *const c_char,
+                len: t.len(),
+            });
             i += 1;
         }
-        if outcome.is_err() {
-            s.items.truncate(first_item);
-            s.text.truncate(text_start);
-        }
-        LISTS.with(|c| c.set(s));
-        outcome.map(|()| StrListArg {
-            first_item,
-            count: i,
-            text_start,
-        })
+        Some((first, i))
     }
-}
 
-/// Take this call's lists out of [`LISTS`] and point the values and items
-/// at their texts (values of type list hold their first item's index in `i`).
-fn take_pooled_lists(values: &mut [pyhost_value]) -> ListScratch {
-    let mut s = LISTS.with(Cell::take);
-    let text = s.text.as_ptr();
-    for item in &mut s.items {
-        // SAFETY: `ptr` holds an offset into `text` (set by StrListArg).
-        item.ptr = unsafe { text.add(item.ptr as usize) } as *const c_char;
+    /// Turn the items' offsets into pointers, and point the list values
+    /// (which hold their first item's index in `i`) at their items.
+    fn point_values(&mut self, values: &mut [pyhost_value]) {
+        let text = self.text.as_ptr();
+        for item in &mut self.items {
+            // SAFETY: `ptr` holds an offset into `text` (push_list).
+            item.ptr = unsafe { text.add(item.ptr as usize) } as *const c_char;
+        }
+        for v in values.iter_mut().filter(|v| v.type_ == PYHOST_STR_LIST) {
+            // SAFETY: `i` is an index into `items` (set with the list).
+            v.ptr = unsafe { self.items.as_ptr().add(v.i as usize) } as *const c_void;
+            v.i = 0;
+        }
     }
-    for v in values.iter_mut().filter(|v| v.type_ == PYHOST_STR_LIST) {
-        // SAFETY: `i` is an index into `items` (set by read_arg).
-        v.ptr = unsafe { s.items.as_ptr().add(v.i as usize) } as *const c_void;
-        v.i = 0;
-    }
-    s
 }
 
 /// Empty the buffers and give them back for the next call (unless they grew
 /// past 64 KiB: a rare huge list does not pin its memory).
-fn put_back_pooled_lists(mut s: ListScratch) {
+fn give_back(mut s: ListScratch, pooled: bool) {
+    if !pooled {
+        return;
+    }
     s.text.clear();
     s.items.clear();
     if s.text.capacity() > 1 << 16 {
@@ -271,8 +361,28 @@ fn put_back_pooled_lists(mut s: ListScratch) {
     LISTS.with(|c| c.set(s));
 }
 
-fn discard_pooled_lists() {
-    put_back_pooled_lists(LISTS.with(Cell::take));
+/// A list or tuple whose items are all `str`, checked with the layer's
+/// messages (`f() argument 3 item 1 must be str, not int`); the texts are
+/// copied afterwards by [`ListScratch::push_list`].
+struct StrList<'a, 'py>(&'a Bound<'py>);
+
+impl<'a, 'py> FromArg<'a, 'py> for StrList<'a, 'py> {
+    fn from_arg(obj: &'a Bound<'py>) -> Result<Self, ArgError> {
+        let Some(seq) = FastSequence::new(obj) else {
+            return Err(ArgError::wrong_type("list", obj));
+        };
+        let mut i = 0;
+        while let Some(item) = seq.get(i) {
+            if !item.is_str() {
+                return Err(ArgError::wrong_type("str", &item).in_item(i));
+            }
+            if let Err(e) = item.to_str() {
+                return Err(ArgError::from(e).in_item(i));
+            }
+            i += 1;
+        }
+        Ok(StrList(obj))
+    }
 }
 
 // ---- reading one argument --------------------------------------------------
@@ -312,9 +422,10 @@ fn keyword_missing(fname: &str, name: &str) -> Error {
     Error::type_error(format!("{fname}() missing 1 required keyword-only argument: '{name}'"))
 }
 
-/// Read one argument into `out` as `type_`. Lists go to [`LISTS`] (declared
-/// parameters, fixed up by [`take_pooled_lists`]) or, with `own_lists`, into
-/// buffers the call owns (`pyhost_arg`, whose pointers must stay put).
+/// Read one argument into `out` as `type_`, through [`Args`]. Lists go to
+/// `pooled` (declared parameters; pointed at by
+/// [`ListScratch::point_values`]) or, if `None`, into buffers the call
+/// owns (`pyhost_arg`, whose pointers must stay put).
 fn read_arg(
     ctx: &mut Ctx<'_, '_>,
     index: Option<usize>,
@@ -322,7 +433,7 @@ fn read_arg(
     type_: i32,
     optional: bool,
     out: &mut pyhost_value,
-    own_lists: bool,
+    pooled: Option<&mut ListScratch>,
 ) -> pyhost::Result<()> {
     let args = ctx.args;
     *out = pyhost_value::NONE;
@@ -357,24 +468,44 @@ fn read_arg(
             }
         }
         PYHOST_STR_LIST => {
-            if let Some(l) = fetch::<StrListArg>(args, index, name, optional)? {
-                out.type_ = PYHOST_STR_LIST;
-                out.len = l.count;
-                if own_lists {
-                    let (items, text) = own_list(&l);
-                    out.ptr = items.as_ptr() as *const c_void;
-                    ctx.lists.push((text, items));
-                } else {
-                    out.i = l.first_item as i64;
+            if let Some(StrList(list)) = fetch::<StrList<'_, '_>>(args, index, name, optional)? {
+                // Checked just above; only another thread (3.13t) could have
+                // changed the list since.
+                let changed = || {
+                    Error::type_error(format!(
+                        "{}() argument '{name}' changed while it was read",
+                        args.function_name()
+                    ))
+                };
+                match pooled {
+                    Some(scratch) => {
+                        let (first, count) = scratch.push_list(list).ok_or_else(changed)?;
+                        *out = pyhost_value {
+                            type_: PYHOST_STR_LIST,
+                            i: first as i64,
+                            len: count,
+                            ..pyhost_value::NONE
+                        };
+                    }
+                    None => {
+                        let mut own = ListScratch::default();
+                        let (_, count) = own.push_list(list).ok_or_else(changed)?;
+                        *out = pyhost_value {
+                            type_: PYHOST_STR_LIST,
+                            len: count,
+                            ..pyhost_value::NONE
+                        };
+                        own.point_values(std::slice::from_mut(out));
+                        // The buffers move into the call; their heap memory
+                        // (what the pointers point at) stays put.
+                        ctx.lists.push((own.text, own.items));
+                    }
                 }
             }
         }
         PYHOST_OBJECT => {
             if let Some(o) = fetch::<&Bound<'_>>(args, index, name, optional)? {
-                let handle = Box::new(pyhost_object::new(o.clone().unbind(), true));
-                out.type_ = PYHOST_OBJECT;
-                out.ptr = &*handle as *const pyhost_object as *const c_void;
-                ctx.objects.push(handle);
+                *out = object_value(o, &mut ctx.objects);
             }
         }
         other => {
@@ -385,21 +516,6 @@ fn read_arg(
         }
     }
     Ok(())
-}
-
-/// Move one list out of [`LISTS`] into buffers of its own, items pointing
-/// into its text.
-fn own_list(l: &StrListArg) -> (Vec<pyhost_str>, Vec<u8>) {
-    let mut s = LISTS.with(Cell::take);
-    let text = s.text.split_off(l.text_start);
-    let mut items = s.items.split_off(l.first_item);
-    for item in &mut items {
-        // SAFETY: the offset (into the whole buffer) minus where this list's
-        // text starts is inside `text`.
-        item.ptr = unsafe { text.as_ptr().add(item.ptr as usize - l.text_start) } as *const c_char;
-    }
-    LISTS.with(|c| c.set(s));
-    (items, text)
 }
 
 // ---- the C accessors -----------------------------------------------------------
@@ -507,7 +623,7 @@ pub unsafe extern "C" fn pyhost_arg(
                 ));
             }
             let optional = flags & PYHOST_OPTIONAL != 0;
-            read_arg(ctx, keyword_index(index), name, type_, optional, out, true)?;
+            read_arg(ctx, keyword_index(index), name, type_, optional, out, None)?;
             Ok(0)
         })
     }

@@ -18,8 +18,17 @@ thread_local! {
     /// The last error as a NUL-terminated text (just the NUL when there is
     /// none), reused in place so that clearing it allocates nothing.
     static LAST_ERROR: RefCell<Vec<u8>> = RefCell::new(vec![0]);
-    /// Whether `LAST_ERROR` holds a message (so a success clears it cheaply).
-    static HAS_ERROR: Cell<bool> = const { Cell::new(false) };
+    /// Per-thread flags read on every call, in one thread-local (each
+    /// access to one costs a `__tls_get_addr` call in the shared library).
+    static FLAGS: Flags = const { Flags { has_error: Cell::new(false), kept: Cell::new(false) } };
+}
+
+struct Flags {
+    /// `LAST_ERROR` holds a message (so a success clears it cheaply).
+    has_error: Cell<bool>,
+    /// This thread has a lasting Python thread state
+    /// ([`pyhost::keep_thread_state`] was called outside a GIL scope).
+    kept: Cell<bool>,
 }
 
 pub(crate) type CResult<T> = Result<T, String>;
@@ -39,17 +48,32 @@ pub(crate) fn set_error(msg: &str) {
         buf.extend_from_slice(text.as_bytes());
         buf.push(0);
     });
-    HAS_ERROR.with(|h| h.set(true));
+    FLAGS.with(|f| f.has_error.set(true));
 }
 
 pub(crate) fn clear_error() {
-    if HAS_ERROR.with(|h| h.replace(false)) {
+    clear_error_and_check_kept();
+}
+
+/// Clear the thread's error; whether its thread state is kept (one
+/// thread-local access for both, on the hot path).
+#[inline]
+fn clear_error_and_check_kept() -> bool {
+    let (had_error, kept) = FLAGS.with(|f| {
+        let had = f.has_error.get();
+        if had {
+            f.has_error.set(false);
+        }
+        (had, f.kept.get())
+    });
+    if had_error {
         LAST_ERROR.with(|e| {
             let mut buf = e.borrow_mut();
             buf.clear();
             buf.push(0);
         });
     }
+    kept
 }
 
 /// The last error's text (for `pyhost_last_error`): valid until the next
@@ -117,7 +141,40 @@ where
     F: FnOnce() -> CResult<()>,
 {
     clear_error();
-    match catch_unwind(AssertUnwindSafe(f)) {
+    finish(catch_unwind(AssertUnwindSafe(f)))
+}
+
+/// [`guard`] for an entry point that takes the GIL: the calling thread's
+/// Python thread state is kept from its first call on
+/// ([`pyhost::keep_thread_state`]), so calls from a host thread never pay
+/// for creating one again.
+#[inline]
+pub(crate) fn guard_python<F>(f: F) -> c_int
+where
+    F: FnOnce() -> CResult<()>,
+{
+    if !clear_error_and_check_kept() {
+        // Not running yet: the call reports that itself, after checking its
+        // arguments.
+        let _ = keep_thread_state();
+    }
+    finish(catch_unwind(AssertUnwindSafe(f)))
+}
+
+/// [`pyhost::keep_thread_state`], remembered in this crate's flags.
+pub(crate) fn keep_thread_state() -> CResult<()> {
+    pyhost::keep_thread_state().map_err(err_text)?;
+    // Outside a GIL scope the question is settled for good (kept, or the
+    // thread has a lasting thread state of its own).
+    if !pyhost::gil::gil_is_held() {
+        FLAGS.with(|f| f.kept.set(true));
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn finish(r: std::thread::Result<CResult<()>>) -> c_int {
+    match r {
         Ok(Ok(())) => 0,
         Ok(Err(msg)) => {
             set_error(&msg);
@@ -136,14 +193,26 @@ pub(crate) fn err_text(e: Error) -> String {
     e.to_string()
 }
 
+/// A Python error, boxed: `pyhost::Error` is about 100 bytes, and moving a
+/// `Result` that large out of every call cost a store-forwarding stall per
+/// call (seen at the end of `pyhost_object_call`); the box costs nothing
+/// until there is an error.
+pub(crate) type PyResult<T> = Result<T, Box<Error>>;
+
 /// Take the GIL (failing if the interpreter is not running) and run `f`.
-/// The calling thread keeps its Python thread state from then on
-/// ([`pyhost::keep_thread_state`]), so calls from a host thread never pay
-/// for creating one again.
+/// Entry points that call it run in [`guard_python`].
 #[inline]
-pub(crate) fn with_python<T>(f: impl for<'py> FnOnce(Python<'py>) -> pyhost::Result<T>) -> CResult<T> {
-    pyhost::keep_thread_state().map_err(err_text)?;
-    pyhost::try_with_gil(f).and_then(|r| r).map_err(err_text)
+pub(crate) fn with_python<T>(f: impl for<'py> FnOnce(Python<'py>) -> PyResult<T>) -> CResult<T> {
+    // The guard rather than `try_with_gil`, whose result (holding a whole
+    // `Error`) was copied with a memcpy on every call.
+    let guard = match pyhost::GilGuard::try_acquire() {
+        Ok(g) => g,
+        Err(e) => return Err(err_text(e)),
+    };
+    match f(guard.python()) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(err_text(*e)),
+    }
 }
 
 /// Borrow a C string argument as UTF-8.

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use pyhost::{Bound, Error, Py, Python};
 
-use crate::error::{arg_str, guard, opt_str, preview, reset_out, with_python, write_out};
+use crate::error::{arg_str, guard_python, opt_str, preview, reset_out, with_python, write_out};
 
 /// Helpers defined once in a module namespace of their own.
 const JSON_HELPERS: &str = r#"
@@ -101,13 +101,14 @@ pub(crate) fn call_json_py(
 /// `code` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_run(code: *const c_char) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: the caller guarantees NUL termination (NULL is checked).
         let code = unsafe { arg_str(code, "code") }?;
         with_python(|py| {
             let globals = main_dict(py)?;
             let compiled = py.compile(code, "<string>", pyhost::Mode::Exec)?;
-            py.builtins()?.getattr("exec")?.call1((compiled, globals)).map(drop)
+            py.builtins()?.getattr("exec")?.call1((compiled, globals))?;
+            Ok(())
         })
     })
 }
@@ -119,7 +120,7 @@ pub unsafe extern "C" fn pyhost_run(code: *const c_char) -> c_int {
 /// `expr` is NULL or a NUL-terminated string; `json_out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_eval_json(expr: *const c_char, json_out: *mut *mut c_char) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: the caller passes NULL or a writable pointer.
         unsafe { reset_out(json_out, "json_out") }?;
         // SAFETY: the caller guarantees NUL termination (NULL is checked).
@@ -128,7 +129,7 @@ pub unsafe extern "C" fn pyhost_eval_json(expr: *const c_char, json_out: *mut *m
             let globals = main_dict(py)?;
             let compiled = py.compile(expr, "<string>", pyhost::Mode::Eval)?;
             let value = py.builtins()?.getattr("eval")?.call1((compiled, globals))?;
-            dumps(py, &value)
+            Ok(dumps(py, &value)?)
         })?;
         // SAFETY: json_out checked above.
         unsafe { write_out(json_out, &json) }
@@ -147,7 +148,7 @@ pub unsafe extern "C" fn pyhost_call_json(
     args_json: *const c_char,
     json_out: *mut *mut c_char,
 ) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: the caller passes NULL or a writable pointer.
         unsafe { reset_out(json_out, "json_out") }?;
         // SAFETY: the caller guarantees NUL termination (NULL is checked).
@@ -156,7 +157,7 @@ pub unsafe extern "C" fn pyhost_call_json(
         let function = unsafe { arg_str(function, "function") }?;
         // SAFETY: as above; NULL means no arguments.
         let args_json = unsafe { opt_str(args_json, "args_json") }?;
-        let json = with_python(|py| call_json_py(py, module, function, args_json))?;
+        let json = with_python(|py| Ok(call_json_py(py, module, function, args_json)?))?;
         // SAFETY: json_out checked above.
         unsafe { write_out(json_out, &json) }
     })

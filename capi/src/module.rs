@@ -10,7 +10,7 @@ use pyhost::module::{Constant, HostException, HostModule};
 use pyhost::{ExcKind, Interpreter};
 
 use crate::ctx::{pyhost_function, FnInfo, Param, PYHOST_KEYWORD_ONLY, PYHOST_OPTIONAL};
-use crate::error::{arg_str, guard, opt_str, reset_out, with_python, CResult};
+use crate::error::{arg_str, guard, guard_python, opt_str, reset_out, with_python, CResult};
 use crate::value::{PYHOST_BOOL, PYHOST_OBJECT};
 
 /// One declared parameter (`pyhost_param`); `type_` is `type` in C.
@@ -392,11 +392,14 @@ pub unsafe extern "C" fn pyhost_module_register(m: *mut pyhost_module) -> c_int 
 /// `m` is NULL or a live definition, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_module_install(m: *mut pyhost_module) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: forwarded contract.
         let m = unsafe { take(m) }?;
         let module = m.build();
-        with_python(|py| module.install(py).map(drop))
+        with_python(|py| {
+            module.install(py)?;
+            Ok(())
+        })
     })
 }
 

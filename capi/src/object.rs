@@ -4,10 +4,12 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyhost::{Bound, Py, Python};
+use pyhost::{Bound, Py, Python, ToPython};
 
-use crate::error::{arg_str, clear_error, err_text, guard, reset_out, set_error, with_python, write_out, CResult};
-use crate::value::{from_python, pyhost_value, to_python, values};
+use crate::error::{
+    arg_str, clear_error, guard_python, reset_out, set_error, with_python, write_out, CResult, PyResult,
+};
+use crate::value::{from_python, pyhost_value, to_python, values, PYHOST_INT};
 
 /// A handle on a Python object (`pyhost_object` in the header): one owned
 /// reference, usable and releasable from any thread (pyhost's [`Py`]).
@@ -62,17 +64,21 @@ unsafe fn call_values(
     callable: &Bound<'_>,
     args: &[pyhost_value],
     result: *mut pyhost_value,
-) -> pyhost::Result<()> {
+) -> PyResult<()> {
     let arg = |i: usize| {
+        let v = &args[i];
+        if v.type_ == PYHOST_INT {
+            return v.i.to_python(py);
+        }
         // SAFETY: forwarded contract.
-        unsafe { to_python(py, &args[i], &|| format!("argument {}", i + 1)) }
+        unsafe { to_python(py, v, &|| format!("argument {}", i + 1)) }
     };
-    // Up to three arguments as a Rust tuple (a vectorcall from the stack).
+    // One or two arguments from the stack (the common case), more from a
+    // vector; all through one vectorcall without extra references.
     let r = match args.len() {
         0 => callable.call0()?,
-        1 => callable.call1((arg(0)?,))?,
-        2 => callable.call1((arg(0)?, arg(1)?))?,
-        3 => callable.call1((arg(0)?, arg(1)?, arg(2)?))?,
+        1 => callable.call1(std::slice::from_ref(&arg(0)?))?,
+        2 => callable.call1(&[arg(0)?, arg(1)?][..])?,
         n => {
             let objs = (0..n).map(arg).collect::<pyhost::Result<Vec<_>>>()?;
             callable.call1(objs.as_slice())?
@@ -98,7 +104,7 @@ pub unsafe extern "C" fn pyhost_call(
     nargs: usize,
     result: *mut pyhost_value,
 ) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_result(result) };
         // SAFETY: NULL or NUL-terminated (contract).
@@ -121,12 +127,12 @@ pub unsafe extern "C" fn pyhost_call(
 /// `module` is NULL or NUL-terminated; `out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_import(module: *const c_char, out: *mut *mut pyhost_object) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_out(out, "out") }?;
         // SAFETY: NULL or NUL-terminated (contract).
         let module = unsafe { arg_str(module, "module") }?;
-        let h = with_python(|py| py.import(module).map(new_handle))?;
+        let h = with_python(|py| Ok(new_handle(py.import(module)?)))?;
         // SAFETY: checked writable above.
         unsafe { *out = h };
         Ok(())
@@ -144,14 +150,14 @@ pub unsafe extern "C" fn pyhost_getattr(
     name: *const c_char,
     out: *mut *mut pyhost_object,
 ) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_out(out, "out") }?;
         // SAFETY: NULL or a live handle (contract).
         let obj = unsafe { handle(obj, "obj") }?;
         // SAFETY: NULL or NUL-terminated (contract).
         let name = unsafe { arg_str(name, "name") }?;
-        let h = with_python(|py| obj.obj.try_bind(py)?.getattr(name).map(new_handle))?;
+        let h = with_python(|py| Ok(new_handle(obj.obj.try_bind(py)?.getattr(name)?)))?;
         // SAFETY: checked writable above.
         unsafe { *out = h };
         Ok(())
@@ -170,7 +176,7 @@ pub unsafe extern "C" fn pyhost_object_call(
     nargs: usize,
     result: *mut pyhost_value,
 ) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_result(result) };
         // SAFETY: NULL or a live handle (contract).
@@ -197,7 +203,7 @@ pub unsafe extern "C" fn pyhost_object_call_method(
     nargs: usize,
     result: *mut pyhost_value,
 ) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_result(result) };
         // SAFETY: NULL or a live handle (contract).
@@ -220,12 +226,12 @@ pub unsafe extern "C" fn pyhost_object_call_method(
 /// `obj` is NULL or a live handle; `json_out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_object_to_json(obj: *const pyhost_object, json_out: *mut *mut c_char) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_out(json_out, "json_out") }?;
         // SAFETY: NULL or a live handle (contract).
         let obj = unsafe { handle(obj, "obj") }?;
-        let json = with_python(|py| crate::json::dumps(py, obj.obj.try_bind(py)?))?;
+        let json = with_python(|py| Ok(crate::json::dumps(py, obj.obj.try_bind(py)?)?))?;
         // SAFETY: checked writable above.
         unsafe { write_out(json_out, &json) }
     })
@@ -237,7 +243,7 @@ pub unsafe extern "C" fn pyhost_object_to_json(obj: *const pyhost_object, json_o
 /// `obj` is NULL or a live handle; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pyhost_object_clone(obj: *const pyhost_object, out: *mut *mut pyhost_object) -> c_int {
-    guard(|| {
+    guard_python(|| {
         // SAFETY: NULL or writable (contract).
         unsafe { reset_out(out, "out") }?;
         // SAFETY: NULL or a live handle (contract).
@@ -293,9 +299,9 @@ pub unsafe extern "C" fn pyhost_with_gil(
         return -1;
     };
     let run = || -> CResult<c_int> {
-        pyhost::keep_thread_state().map_err(err_text)?;
+        crate::error::keep_thread_state()?;
         // SAFETY: the caller's function and data (contract).
-        pyhost::try_with_gil(|_py| unsafe { f(data) }).map_err(err_text)
+        pyhost::try_with_gil(|_py| unsafe { f(data) }).map_err(crate::error::err_text)
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(Ok(rc)) => rc,

@@ -111,6 +111,7 @@ unsafe fn bytes_at<'a>(p: *const c_void, len: usize, what: &dyn Fn() -> String) 
 ///
 /// # Safety
 /// `v`'s pointers are valid for its type, as the header documents.
+#[inline]
 pub(crate) unsafe fn to_python<'py>(
     py: Python<'py>,
     v: &pyhost_value,
@@ -176,7 +177,26 @@ fn utf8<'py>(py: Python<'py>, b: &[u8], what: &dyn Fn() -> String) -> pyhost::Re
 /// Fill `out` with `obj` as the header's result rules say: scalars by
 /// value, str/bytes/lists of str copied into malloc'd memory, anything else
 /// as a new handle (all flagged `PYHOST_VALUE_OWNED`).
+#[inline]
 pub(crate) fn from_python(obj: &Bound<'_>, out: &mut pyhost_value) -> pyhost::Result<()> {
+    // The common results first, without a detour.
+    if obj.is_exact_int() {
+        if let Ok(i) = obj.extract::<i64>() {
+            *out = pyhost_value::int(i);
+            return Ok(());
+        }
+    } else if obj.is_exact_float() {
+        *out = pyhost_value {
+            type_: PYHOST_FLOAT,
+            f: obj.extract::<f64>()?,
+            ..pyhost_value::NONE
+        };
+        return Ok(());
+    }
+    from_python_other(obj, out)
+}
+
+fn from_python_other(obj: &Bound<'_>, out: &mut pyhost_value) -> pyhost::Result<()> {
     *out = pyhost_value::NONE;
     if obj.is_none() {
         return Ok(());
