@@ -1,5 +1,6 @@
 //! Compile `examples/host.c` against `include/pyhost.h` and the built
-//! pyhost-capi library (static, then shared), run it, check its output.
+//! pyhost-capi library (static by hand, shared with pkg-config), run it,
+//! check its output.
 //! Each host is its own process, so each initialises Python once.
 
 mod common;
@@ -21,7 +22,9 @@ fn write_plugin(dir: &Path) {
         dir.join("plugin.py"),
         "def greet(name):\n    return {'greeting': 'hello ' + name, 'n': len(name)}\n\n\
          def add(a, b):\n    return a + b\n\n\
-         def fail():\n    raise ValueError('plugin failed on purpose')\n",
+         def fail():\n    raise ValueError('plugin failed on purpose')\n\n\
+         def report(n):\n    import host\n    for i in range(n):\n        host.record('plugin.value', i, tags=['env:dev'])\n    \
+         return host.record('plugin.value', 0.5)\n",
     )
     .unwrap();
 }
@@ -69,6 +72,10 @@ fn run_host(exe: &Path, plugin_dir: &Path) {
         "in fail\n",
         "ValueError: plugin failed on purpose\n",
         "bad json: JSONDecodeError\n",
+        "typed add: 42\n",
+        "typed add (str): pyhost\n",
+        "callbacks: total 6.5, 4 tags\n",
+        "callback error: \"record() argument 2 must be float, not str\"\n",
         "threads: 200/200 ok\n",
         "pool: 100/100 ok\n",
         "pool error: ValueError\n",
@@ -94,16 +101,12 @@ fn c_host_static() {
 }
 
 #[test]
-fn c_host_shared() {
-    let profile = libs_dir();
-    let lib = profile.join("libpyhost_capi.so");
+fn c_host_shared_with_pkg_config() {
+    // `cc $(pkg-config --cflags --libs pyhost) host.c`, as docs/c-api.md says.
     let dir = scratch("shared");
     write_plugin(&dir);
     let exe = dir.join("host-shared");
-    compile(
-        &exe,
-        &[lib.display().to_string(), format!("-Wl,-rpath,{}", profile.display())],
-    );
+    common::compile_with_pkg_config(&package_root().join("examples/host.c"), &exe);
     run_host(&exe, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
