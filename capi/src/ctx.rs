@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -107,7 +108,9 @@ impl FnInfo {
             lists: Vec::new(),
             objects: Vec::new(),
         };
-        let mut inline = [pyhost_value::NONE; INLINE_PARAMS];
+        // Uninitialised: only the first `params.len()` are set (a memset of
+        // the whole array showed up per call).
+        let mut inline = [MaybeUninit::<pyhost_value>::uninit(); INLINE_PARAMS];
         let mut heap = Vec::new();
         // The per-thread list buffers, taken for this call (a nested call
         // gets buffers of its own) and given back after it.
@@ -120,7 +123,13 @@ impl FnInfo {
             None => (ptr::null(), 0),
             Some(params) => {
                 let values = if params.len() <= INLINE_PARAMS {
-                    &mut inline[..params.len()]
+                    let slots = &mut inline[..params.len()];
+                    for slot in slots.iter_mut() {
+                        slot.write(pyhost_value::NONE);
+                    }
+                    // SAFETY: every element of `slots` was just initialised;
+                    // MaybeUninit<T> has T's layout.
+                    unsafe { &mut *(slots as *mut [MaybeUninit<pyhost_value>] as *mut [pyhost_value]) }
                 } else {
                     heap.resize(params.len(), pyhost_value::NONE);
                     &mut heap[..]
@@ -267,6 +276,7 @@ impl<'py> Ctx<'_, 'py> {
         let out = match (rc, self.pending.take()) {
             (_, Some(e)) => Err(e),
             (0, None) if self.returned.is_some() => Ok(self.returned.take().expect("checked")),
+            (0, None) if result.type_ == PYHOST_NONE => Ok(self.py.None()),
             // SAFETY: the callback set `result` as the header documents
             // (pointers valid until now, or a value pyhost filled in).
             (0, None) => unsafe { to_python(self.py, result, &|| format!("the result of {}()", self.info.name)) },
