@@ -553,7 +553,9 @@ typedef int (*pyhost_function)(pyhost_ctx *ctx, const pyhost_value *args, size_t
  * #PYHOST_STR_LIST a `list` or `tuple` of `str` (the texts are copied once
  * into a buffer pyhost reuses per thread; an item of another type is
  * `f() argument 3 item 1 must be str, not int`); #PYHOST_OBJECT any object,
- * as a handle borrowed for the call.
+ * as a handle borrowed for the call. Strings, bytes and list items are
+ * followed by a NUL byte (not counted in @c len; a `str` may hold NULs of
+ * its own, so @c len is what counts).
  */
 typedef struct {
     /** The parameter's name (keyword lookup and error messages). */
