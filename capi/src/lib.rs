@@ -4,7 +4,7 @@
 //! process, started with [`pyhost_init`]; code run, expressions evaluated and
 //! functions called with JSON ([`json`]) or typed values ([`value`],
 //! [`object`]) in and out; host modules whose functions are C function
-//! pointers ([`module`], [`ctx`]); worker pools ([`pool`]). Every function
+//! pointers ([`module`], [`ctx`], [`accessors`]); worker pools ([`pool`]). Every function
 //! takes the GIL itself, so any C thread may call any of them. Errors return
 //! `-1` and leave a message readable through [`pyhost_last_error`] on the
 //! calling thread ([`error`]); Rust panics are caught and reported the same
@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 
 use pyhost::Interpreter;
 
+pub mod accessors;
 pub mod ctx;
 pub mod error;
 pub mod json;
@@ -26,6 +27,7 @@ pub mod object;
 pub mod pool;
 pub mod value;
 
+pub use accessors::*;
 pub use ctx::*;
 pub use error::PYHOST_LAST_ERROR_MAX;
 pub use json::*;

@@ -98,35 +98,30 @@ func build() ([]Variant, error) {
 	if err := installRaw(); err != nil {
 		return nil, err
 	}
-	funcs, err := pyhost.Import("bench_funcs")
-	if err != nil {
-		return nil, err
-	}
-	attr := func(o *pyhost.Object, name string) *pyhost.Object {
+	// Handles on the functions the variants call, kept for the process.
+	var lookups []error
+	attr := func(module, name string) *pyhost.Object {
+		m, err := pyhost.Import(module)
 		if err != nil {
+			lookups = append(lookups, err)
 			return nil
 		}
-		var a *pyhost.Object
-		a, err = o.Attr(name)
+		defer m.Release()
+		a, err := m.Attr(name)
+		if err != nil {
+			lookups = append(lookups, err)
+		}
 		return a
 	}
-	g := attr(funcs, "g")
-	loop := attr(funcs, "loop")
-	loopEmpty := attr(funcs, "loop_empty")
-	gaugePy := attr(funcs, "gauge_py")
-	rawGauge := attr(funcs, "raw_gauge")
-	goMod, err2 := pyhost.Import("bench_go")
-	if err2 != nil {
-		return nil, err2
-	}
-	goGauge := attr(goMod, "gauge")
-	aggMod, err3 := pyhost.Import("aggregator")
-	if err3 != nil {
-		return nil, err3
-	}
-	submit := attr(aggMod, "submit_metric")
-	if err != nil {
-		return nil, err
+	g := attr("bench_funcs", "g")
+	loop := attr("bench_funcs", "loop")
+	loopEmpty := attr("bench_funcs", "loop_empty")
+	gaugePy := attr("bench_funcs", "gauge_py")
+	rawGauge := attr("bench_funcs", "raw_gauge")
+	goGauge := attr("bench_go", "gauge")
+	submit := attr("aggregator", "submit_metric")
+	if len(lookups) > 0 {
+		return nil, lookups[0]
 	}
 	rawG, err := getRaw("g")
 	if err != nil {
