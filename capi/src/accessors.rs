@@ -1,7 +1,7 @@
 //! What a C host function calls on its context while it runs
 //! (`pyhost_arg`, `pyhost_arg_type`, `pyhost_args_check`, `pyhost_return`,
 //! `pyhost_raise`, the counts): each turns the `pyhost_ctx *` back into the
-//! call in progress ([`Ctx`]); errors become the call's pending exception.
+//! call in progress (`Ctx`); errors become the call's pending exception.
 
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,6 +1,6 @@
 //! Host modules defined from C (`pyhost_module_*`): a definition collected
 //! from the C calls, then built into pyhost's [`HostModule`] (one closure per
-//! C function, see [`FnInfo::call`]) and registered before start-up or
+//! C function, see `FnInfo::call`) and registered before start-up or
 //! installed into the running interpreter.
 
 use std::ffi::{c_char, c_int, c_void};

@@ -38,7 +38,7 @@ pub unsafe extern "C" fn pyhost_pool_new(workers: usize, pool_out: *mut *mut pyh
     })
 }
 
-/// [`pyhost_call_json`] on one of the pool's workers, waiting for the
+/// [`pyhost_call_json`](crate::json::pyhost_call_json) on one of the pool's workers, waiting for the
 /// result. See `include/pyhost.h`.
 ///
 /// # Safety
