@@ -197,8 +197,16 @@ impl GilGuard {
     /// Acquire the GIL, or say why the interpreter cannot be entered.
     #[inline]
     pub fn try_acquire() -> Result<GilGuard> {
-        if gil_is_held() {
-            increment_gil_count();
+        // Nested: count it, in one thread-local access (in a shared library
+        // each access is a `__tls_get_addr` call).
+        let nested = GIL_COUNT.with(|c| {
+            let n = c.get();
+            if n > 0 {
+                c.set(n + 1);
+            }
+            n > 0
+        });
+        if nested {
             return Ok(GilGuard {
                 state: None,
                 _not_send: PhantomData,

@@ -39,6 +39,8 @@
 //!   which interpreter an object belongs to.
 //! * [`crash`]: what each thread was running, printed with the Python
 //!   tracebacks when a fatal signal ends the process.
+//! * [`keep_thread_state`]: a lasting Python thread state for a host thread
+//!   that enters Python again and again (C and Go hosts).
 //!
 //! ## GIL rules
 //!
@@ -65,6 +67,7 @@ mod object;
 mod panic;
 mod sequence;
 pub mod subinterpreter;
+mod thread_state;
 mod typecheck;
 pub mod worker;
 
@@ -78,4 +81,5 @@ pub use object::{Bound, Dict, IntoArgs, Iter, List, Py, Tuple};
 pub use panic::panic_message;
 pub use sequence::FastSequence;
 pub use subinterpreter::{SubInterpreter, SubInterpreterConfig};
+pub use thread_state::{keep_thread_state, thread_state_is_kept};
 pub use worker::{JobError, JobHandle, JobOptions, WorkerPool};

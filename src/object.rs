@@ -1033,7 +1033,23 @@ tuple_args!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 tuple_args!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
 impl<'py> IntoArgs<'py> for &[Bound<'py>] {
+    #[inline]
     fn call(self, callable: &Bound<'py>, kwargs: Option<&Dict<'py>>) -> Result<Bound<'py>> {
+        // One or two arguments (the common case) in an array of their size;
+        // up to 8 on the stack; no allocation per call.
+        match self {
+            [a] => return vectorcall(callable, &mut [std::ptr::null_mut(), a.as_ptr()], kwargs),
+            [a, b] => return vectorcall(callable, &mut [std::ptr::null_mut(), a.as_ptr(), b.as_ptr()], kwargs),
+            _ => {}
+        }
+        const INLINE: usize = 8;
+        if self.len() <= INLINE {
+            let mut args = [std::ptr::null_mut(); INLINE + 1];
+            for (slot, b) in args[1..].iter_mut().zip(self) {
+                *slot = b.as_ptr();
+            }
+            return vectorcall(callable, &mut args[..self.len() + 1], kwargs);
+        }
         let mut args: Vec<*mut ffi::PyObject> = Vec::with_capacity(self.len() + 1);
         args.push(std::ptr::null_mut());
         args.extend(self.iter().map(|b| b.as_ptr()));

@@ -272,6 +272,17 @@ fn calls_with_positional_and_keyword_arguments() {
         );
         let args = vec![1i64.to_python(py)?, 4i64.to_python(py)?];
         assert_eq!(add.call1(args)?.extract::<i64>()?, 5);
+        // Slices of every length around the 8 kept on the stack, with and
+        // without keyword arguments.
+        let count = eval(py, "lambda *a, **k: (len(a), sum(a), sorted(k))");
+        for n in [0usize, 1, 7, 8, 9, 20] {
+            let items: Vec<Bound<'_>> = (1..=n as i64).map(|i| i.to_python(py)).collect::<Result<_>>()?;
+            let got = count.call1(items.as_slice())?;
+            assert_eq!(got.repr()?, format!("({n}, {}, [])", n * (n + 1) / 2));
+            let kw = Dict::from_pairs(py, [("x", 1)])?;
+            let got = count.call(items.as_slice(), Some(&kw))?;
+            assert_eq!(got.repr()?, format!("({n}, {}, ['x'])", n * (n + 1) / 2));
+        }
         // Methods, getattr/setattr.
         let list = eval(py, "[3, 1, 2]");
         list.call_method0("sort")?;

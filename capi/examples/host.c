@@ -1,5 +1,8 @@
-/* A small C host embedding Python through pyhost (include/pyhost.h).
+/* A small C host embedding Python through pyhost (include/pyhost.h):
+ * code run, JSON and typed calls, an object handle, a host module of C
+ * functions that the plugin calls back, threads and a worker pool.
  *
+ *   cc $(pkg-config --cflags --libs pyhost) host.c -o host
  *   host <plugin-dir>
  *
  * <plugin-dir> must contain a Python module `plugin` (see docs/c-api.md);
@@ -40,6 +43,21 @@ static void *worker(void *arg) {
     return (void *)ok;
 }
 
+/* host.record(name, value, tags=None): a C function the plugin calls. The
+ * arguments arrive checked and converted (strings point into the Python
+ * objects, valid until we return); we keep a running total. */
+static double recorded_total;
+static long recorded_tags;
+
+static int record(pyhost_ctx *ctx, const pyhost_value *args, size_t nargs, pyhost_value *result, void *userdata) {
+    (void)ctx, (void)nargs, (void)userdata;
+    recorded_total += args[1].f;
+    if (args[2].type == PYHOST_STR_LIST)
+        recorded_tags += (long)args[2].len;
+    *result = pyhost_value_float(recorded_total);
+    return 0;
+}
+
 static pyhost_pool *pool;
 
 static void *pool_worker(void *arg) {
@@ -73,7 +91,13 @@ static int write_plugin(const char *dir) {
           "    return a + b\n"
           "\n"
           "def fail():\n"
-          "    raise ValueError('plugin failed on purpose')\n",
+          "    raise ValueError('plugin failed on purpose')\n"
+          "\n"
+          "def report(n):\n"
+          "    import host\n"
+          "    for i in range(n):\n"
+          "        host.record('plugin.value', i, tags=['env:dev'])\n"
+          "    return host.record('plugin.value', 0.5)\n",
           f);
     return fclose(f);
 }
@@ -89,6 +113,18 @@ int main(int argc, char **argv) {
     }
     printf("version: %s\n", pyhost_version());
     printf("initialized before: %d\n", pyhost_is_initialized());
+
+    /* A host module, registered before start-up (a built-in module). */
+    static const pyhost_param record_params[] = {
+        {"name", PYHOST_STR, 0},
+        {"value", PYHOST_FLOAT, 0},
+        {"tags", PYHOST_STR_LIST, PYHOST_OPTIONAL},
+    };
+    pyhost_module *m = NULL;
+    CHECK(pyhost_module_new("host", "Functions of the C host.", &m));
+    CHECK(pyhost_module_add_function(m, "record", "record(name, value, tags=None)\n--\n\nAdd value to the total.",
+                                     record_params, 3, record, NULL));
+    CHECK(pyhost_module_register(m));
 
     const char *paths[] = {dir, NULL};
     pyhost_config cfg = {0};
@@ -125,6 +161,34 @@ int main(int argc, char **argv) {
     /* Error path: bad JSON arguments. */
     if (pyhost_call_json("plugin", "add", "[1,", &out) == 0) return 1;
     printf("bad json: %s\n", strstr(pyhost_last_error(), "JSONDecodeError") ? "JSONDecodeError" : pyhost_last_error());
+
+    /* Typed calls: no JSON in between; a function kept as a handle. */
+    pyhost_object *plugin = NULL, *add = NULL;
+    CHECK(pyhost_import("plugin", &plugin));
+    CHECK(pyhost_getattr(plugin, "add", &add));
+    pyhost_value args[2] = {pyhost_value_int(40), pyhost_value_int(2)}, r;
+    CHECK(pyhost_object_call(add, args, 2, &r));
+    printf("typed add: %lld\n", (long long)r.i);
+    args[0] = pyhost_value_str("py");
+    args[1] = pyhost_value_str("host");
+    CHECK(pyhost_object_call(add, args, 2, &r));
+    printf("typed add (str): %.*s\n", (int)r.len, (const char *)r.ptr);
+    pyhost_value_free(&r); /* strings come back malloc'd */
+
+    /* The plugin calls back into C (host.record), with its checks. */
+    pyhost_value n = pyhost_value_int(4);
+    CHECK(pyhost_call("plugin", "report", &n, 1, &r));
+    printf("callbacks: total %g, %ld tags\n", r.f, recorded_tags);
+    CHECK(pyhost_run("import host\n"
+                     "try:\n"
+                     "    host.record('x', 'not a number')\n"
+                     "except TypeError as e:\n"
+                     "    message = str(e)\n"));
+    CHECK(pyhost_eval_json("message", &out));
+    printf("callback error: %s\n", out);
+    pyhost_free(out);
+    pyhost_object_release(add);
+    pyhost_object_release(plugin);
 
     /* Four threads calling concurrently. */
     pthread_t threads[4];

@@ -1,34 +1,14 @@
 //! Compile `examples/host.c` against `include/pyhost.h` and the built
-//! pyhost-capi library (static, then shared), run it, check its output.
+//! pyhost-capi library (static by hand, shared with pkg-config), run it,
+//! check its output.
 //! Each host is its own process, so each initialises Python once.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn package_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The folder with `libpyhost_capi.a` and `.so`. `cargo test` builds this
-/// package's library only as an rlib, so the test builds the C libraries
-/// itself (once per test binary), the way a C user would, into a target
-/// folder of its own (the outer cargo holds the lock of the usual one).
-fn libs_dir() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-libs");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "pyhost-capi", "--manifest-path"])
-            .arg(package_root().join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .expect("run cargo build -p pyhost-capi");
-        assert!(status.success(), "cargo build -p pyhost-capi failed");
-        target.join("debug")
-    })
-    .clone()
-}
+use common::{libs_dir, package_root, scratch};
 
 fn python_lib() -> (String, String) {
     (
@@ -37,18 +17,14 @@ fn python_lib() -> (String, String) {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pyhost-capi-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn write_plugin(dir: &Path) {
     std::fs::write(
         dir.join("plugin.py"),
         "def greet(name):\n    return {'greeting': 'hello ' + name, 'n': len(name)}\n\n\
          def add(a, b):\n    return a + b\n\n\
-         def fail():\n    raise ValueError('plugin failed on purpose')\n",
+         def fail():\n    raise ValueError('plugin failed on purpose')\n\n\
+         def report(n):\n    import host\n    for i in range(n):\n        host.record('plugin.value', i, tags=['env:dev'])\n    \
+         return host.record('plugin.value', 0.5)\n",
     )
     .unwrap();
 }
@@ -77,7 +53,7 @@ fn compile(out: &Path, link: &[String]) {
 }
 
 fn run_host(exe: &Path, plugin_dir: &Path) {
-    let out = Command::new(exe).arg(plugin_dir).output().unwrap();
+    let out = common::c_program(exe).arg(plugin_dir).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -96,6 +72,10 @@ fn run_host(exe: &Path, plugin_dir: &Path) {
         "in fail\n",
         "ValueError: plugin failed on purpose\n",
         "bad json: JSONDecodeError\n",
+        "typed add: 42\n",
+        "typed add (str): pyhost\n",
+        "callbacks: total 6.5, 4 tags\n",
+        "callback error: \"record() argument 2 must be float, not str\"\n",
         "threads: 200/200 ok\n",
         "pool: 100/100 ok\n",
         "pool error: ValueError\n",
@@ -121,16 +101,12 @@ fn c_host_static() {
 }
 
 #[test]
-fn c_host_shared() {
-    let profile = libs_dir();
-    let lib = profile.join("libpyhost_capi.so");
+fn c_host_shared_with_pkg_config() {
+    // `cc $(pkg-config --cflags --libs pyhost) host.c`, as docs/c-api.md says.
     let dir = scratch("shared");
     write_plugin(&dir);
     let exe = dir.join("host-shared");
-    compile(
-        &exe,
-        &[lib.display().to_string(), format!("-Wl,-rpath,{}", profile.display())],
-    );
+    common::compile_with_pkg_config(&package_root().join("examples/host.c"), &exe);
     run_host(&exe, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -422,9 +422,11 @@ impl ArgError {
         self
     }
 
-    /// The error happened in item `index` of a sequence argument.
+    /// The error happened in item `index` of a sequence argument: the
+    /// message becomes `f() argument 3 item 1 must be str, not int`. For
+    /// [`FromArg`] implementations that read a sequence themselves.
     #[cold]
-    fn in_item(mut self, index: usize) -> ArgError {
+    pub fn in_item(mut self, index: usize) -> ArgError {
         match &mut *self.0 {
             ArgErrorKind::WrongType { path, .. } | ArgErrorKind::Value { path, .. } => {
                 *path = format!(" item {index}{path}");

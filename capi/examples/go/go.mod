@@ -1,0 +1,3 @@
+module pyhost.example/go
+
+go 1.19
