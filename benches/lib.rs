@@ -5,7 +5,10 @@
 //! * [`c`]: the baselines (`csrc/`, compiled by this package's build script
 //!   against the headers of the Python pyhost links);
 //! * [`loops`]: what the benches that time Python loops share (`modules`,
-//!   and the agent's `agent` bench).
+//!   and the agent's `agent` bench);
+//! * [`load`]: busy loops that load the machine, and the process's CPU time
+//!   (`workers`, `pool_modes`, `parallel`).
 
 pub mod c;
+pub mod load;
 pub mod loops;

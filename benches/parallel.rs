@@ -13,11 +13,11 @@
 //!
 //! `cargo bench --bench parallel`; `--quick` runs fewer jobs.
 
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use pyhost::worker::{JobOptions, WorkerPool};
 use pyhost::{Interpreter, SubInterpreter, SubInterpreterConfig};
+use pyhost_benches::load::{load_both_cores, stop};
 
 const CPU_JOB: &str = "def work(n):\n    x = 0\n    for i in range(n):\n        x += i * i % 7\n    return x\n";
 
@@ -97,18 +97,6 @@ fn speedup(pool: &WorkerPool, jobs: usize, rounds: usize, n: u64) -> (f64, f64, 
     let min = |v: Vec<f64>| v.into_iter().fold(f64::MAX, f64::min);
     let (one, two) = (min(one), min(two));
     (one, two, one / two)
-}
-
-/// Two processes that keep both cores busy while they live.
-fn load_both_cores() -> Vec<Child> {
-    (0..2)
-        .map(|_| {
-            Command::new("sh")
-                .args(["-c", "while :; do :; done"])
-                .spawn()
-                .expect("spawn a busy loop")
-        })
-        .collect()
 }
 
 /// Median ns of an empty-job round trip.
@@ -205,10 +193,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(200));
         let plain = round_trip(&plain1, iters);
         let own = own1.as_ref().map(|p| round_trip(p, iters));
-        for mut c in busy {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        stop(busy);
         match own {
             Some(own) => println!(
                 "| round_trip ({label}) | empty job to a worker and back, median of {iters}: own-GIL worker / ordinary worker | {:.2} us / {:.2} us |",

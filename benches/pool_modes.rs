@@ -16,36 +16,12 @@
 //!
 //! `cargo bench --bench pool_modes` (`--quick`: fewer rounds).
 
-use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pyhost::worker::{JobOptions, SpinPolicy, WorkerPool};
 use pyhost::{with_gil, Interpreter, Py, Python};
-
-/// Two processes that keep both cores busy while they live.
-fn load_both_cores() -> Vec<Child> {
-    (0..2)
-        .map(|_| {
-            Command::new("sh")
-                .args(["-c", "while :; do :; done"])
-                .spawn()
-                .expect("spawn a busy loop")
-        })
-        .collect()
-}
-
-/// CPU time (user + system) of the whole process so far (`getrusage`).
-fn process_cpu_time() -> Duration {
-    // SAFETY: getrusage writes into the zeroed struct we pass.
-    let ru = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        ru
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
+use pyhost_benches::load::{load_both_cores, process_cpu_time, stop};
 
 fn call_f(f: &Arc<Py>) -> impl FnOnce(Python<'_>) -> pyhost::Result<()> + Send + 'static {
     let f = Arc::clone(f);
@@ -147,10 +123,7 @@ fn main() {
                 rows[i].2.push(cpu);
             }
         }
-        for mut child in busy {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        stop(busy);
         let c = median(c);
         println!("| plain C mutex + condvar | {label} | {c:.0} | | | 1.00 |");
         for ((name, _), (mean, med, cpu)) in modes.iter().zip(rows) {

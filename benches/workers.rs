@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use pyhost::worker::{JobHandle, WorkerPool};
 use pyhost::{with_gil, Interpreter, Py};
+use pyhost_benches::load::process_cpu_time;
 
 const ROUNDS: usize = 15;
 const THROUGHPUT_JOBS: u64 = 100_000;
@@ -119,18 +120,6 @@ impl MpscEcho {
         drop(std::mem::replace(&mut self.tx, dead_tx));
         self.thread.take().unwrap().join().unwrap();
     }
-}
-
-/// CPU time (user + system) of the whole process so far (`getrusage`).
-fn process_cpu_time() -> Duration {
-    // SAFETY: getrusage writes into the zeroed struct we pass.
-    let ru = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        ru
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 fn main() {

@@ -10,77 +10,20 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::program::{json_lines, of_kind, pyhost_in, s, wait_bounded, write};
 use pyhost_agent::value::Value;
 
 fn pyhost(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyhost"));
-    cmd.arg("--conf-dir")
-        .arg(dir.join("conf.d"))
-        .arg("--checks-dir")
-        .arg(dir.join("checks.d"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["--hostname", "test-host", "--output", "json"])
+    let mut cmd = pyhost_in(&dir.join("conf.d"), &dir.join("checks.d"), &dir.join("data"));
+    cmd.args(["--output", "json"])
         // About the checks each test writes; a series per check every 0.2 s,
         // so series can be counted per run.
         .args(["--no-system-checks", "--flush-interval", "0.2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
-}
-
-/// Wait for the child, killing it if it outlives `limit` (then the test fails).
-fn wait_bounded(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    // Drain stdout meanwhile: a chatty run must not block on a full pipe.
-    let stdout = child.stdout.take().unwrap();
-    let reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut BufReader::new(stdout), &mut buf).unwrap();
-        buf
-    });
-    let stderr = child.stderr.take().unwrap();
-    let err_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut BufReader::new(stderr), &mut buf).unwrap();
-        buf
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            let status = child.wait().unwrap();
-            let (out, err) = (reader.join().unwrap(), err_reader.join().unwrap());
-            panic!(
-                "pyhost did not exit within {limit:?} ({status})\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
-        .collect()
-}
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn of_kind<'a>(lines: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    lines.iter().filter(move |v| s(v, "kind") == kind)
 }
 
 fn ok_runs(lines: &[Value], check: &str) -> usize {
@@ -95,11 +38,6 @@ fn series(lines: &[Value], name: &str) -> Vec<f64> {
         .filter(|v| s(v, "name") == name)
         .filter_map(|v| v.get("value").and_then(Value::as_f64))
         .collect()
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
 }
 
 /// A check named `name` whose `check()` body is `body` (indented 8).

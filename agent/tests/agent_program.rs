@@ -7,10 +7,13 @@
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::program::{json_lines, of_kind, pyhost_in, s, wait_bounded, write};
 use pyhost_agent::value::Value;
 
 fn examples() -> PathBuf {
@@ -18,58 +21,11 @@ fn examples() -> PathBuf {
 }
 
 fn pyhost(conf: &Path, checks: &Path, data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyhost"));
-    cmd.arg("--conf-dir")
-        .arg(conf)
-        .arg("--checks-dir")
-        .arg(checks)
-        .arg("--data-dir")
-        .arg(data);
-    cmd.arg("--hostname").arg("test-host");
+    let mut cmd = pyhost_in(conf, checks, data);
     // These tests are about the checks they configure (the system checks
     // have tests of their own: agent_cycle, agent_commands).
     cmd.arg("--no-system-checks");
     cmd
-}
-
-/// Wait for the child, killing it if it outlives `limit` (then the test fails).
-fn wait_bounded(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "pyhost did not exit within {limit:?}\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
-        .collect()
-}
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn of_kind<'a>(lines: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    lines.iter().filter(move |v| s(v, "kind") == kind)
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
 }
 
 #[test]

@@ -30,23 +30,42 @@ pub fn pyhost_in(conf: &Path, checks: &Path, data: &Path) -> Command {
     cmd
 }
 
-/// Wait for the child, killing it if it outlives `limit` (then the test fails).
+/// Wait for the child, killing it if it outlives `limit` (then the test
+/// fails). Its stdout and stderr are drained meanwhile, so a chatty run
+/// never blocks on a full pipe.
 pub fn wait_bounded(mut child: Child, limit: Duration) -> Output {
     let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let drain = |stream: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut s) = stream {
+                s.read_to_end(&mut buf).unwrap();
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if start.elapsed() > limit {
             child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
+            let status = child.wait().unwrap();
+            let (out, err) = (out.join().unwrap(), err.join().unwrap());
             panic!(
-                "pyhost did not exit within {limit:?}\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                "pyhost did not exit within {limit:?} ({status})\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
             );
         }
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
 }
 
