@@ -185,21 +185,29 @@ pub(crate) fn strict_bool(obj: &Bound<'_>) -> Option<bool> {
 
 // ---- integers ------------------------------------------------------------
 
+#[inline]
 fn extract_i64(obj: &Bound<'_>) -> Result<i64> {
     // SAFETY: GIL held; calls __index__ for non-int objects. (Cheaper than
     // PyLong_AsLongLongAndOverflow on 3.12+; the overflow is told apart on
     // the error path.)
     let v = unsafe { ffi::PyLong_AsLongLong(obj.as_ptr()) };
     if v == -1 {
-        if let Some(e) = Error::take(obj.py()) {
-            return Err(if e.is("OverflowError") {
-                Error::overflow_error("Python int too large to convert to a 64-bit signed integer")
-            } else {
-                e
-            });
-        }
+        return i64_error(obj);
     }
     Ok(v)
+}
+
+/// -1 from `PyLong_AsLongLong`: the value, or the error it raised.
+#[cold]
+#[inline(never)]
+fn i64_error(obj: &Bound<'_>) -> Result<i64> {
+    match Error::take(obj.py()) {
+        Some(e) if e.is("OverflowError") => Err(Error::overflow_error(
+            "Python int too large to convert to a 64-bit signed integer",
+        )),
+        Some(e) => Err(e),
+        None => Ok(-1),
+    }
 }
 
 fn extract_u64(obj: &Bound<'_>) -> Result<u64> {
