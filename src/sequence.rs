@@ -93,17 +93,27 @@ impl<'py> FastSequence<'py> {
     /// or `None` past the current end.
     #[inline]
     pub fn get(&self, i: usize) -> Option<Bound<'py>> {
+        // Past the end: no item, and no IndexError to raise and clear (on
+        // a free-threaded build that costs thousands of instructions, and
+        // every `while let` over the items ends there).
+        if i >= self.len() {
+            return None;
+        }
         #[cfg(Py_GIL_DISABLED)]
         if self.is_list {
             // Another thread may change the list at any moment: take the
             // item under the list's lock (`PyList_GetItemRef`).
             // SAFETY: an attached thread state (a Bound exists); a list.
             let p = unsafe { ffi::PyList_GetItemRef(self.seq.as_ptr(), i as ffi::Py_ssize_t) };
-            // SAFETY: a new reference, or NULL with IndexError (cleared: past the end).
-            return unsafe { Bound::from_owned_ptr_or_err(self.seq.py(), p) }.ok();
-        }
-        if i >= self.len() {
-            return None;
+            // SAFETY: a new reference, or NULL when the list shrank since we
+            // looked.
+            let item = unsafe { Bound::from_owned_ptr_opt(self.seq.py(), p) };
+            if item.is_none() {
+                // IndexError: past the new end.
+                // SAFETY: an attached thread state; an exception is set.
+                unsafe { ffi::PyErr_Clear() };
+            }
+            return item;
         }
         // SAFETY: GIL held; i is below the current size; the item is live
         // (the sequence holds it) and we take our own reference at once.
