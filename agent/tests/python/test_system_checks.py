@@ -53,14 +53,22 @@ NETDEV = """Inter-|   Receive                                                |  
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
     lo:  1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
   eth0: {rx}     200    1    2    0     0          0         0   {tx}     300    3    4    0     0       0          0
+ idle1:     0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0
 """
 
 SNMP = """Ip: Forwarding DefaultTTL InReceives
 Ip: 1 64 {ip_in}
-Tcp: RtoAlgorithm RtoMin RetransSegs InSegs
-Tcp: 1 200 {retrans} 900
+Tcp: RtoAlgorithm RtoMin RetransSegs InSegs CurrEstab
+Tcp: 1 200 {retrans} 900 5
 Udp: InDatagrams NoPorts
 Udp: 50 2
+"""
+
+PROC_NET_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:0016 00000000:0000 {s1} 00000000:00000000 00:00000000 00000000     0        0 1 1
+   1: 0100007F:1F90 0100007F:C350 {s2} 00000000:00000000 00:00000000 00000000     0        0 2 1
+   2: 0100007F:1F91 0100007F:C351 {s3} 00000000:00000000 00:00000000 00000000     0        0 3 1
+   3: 0100007F:1F92 0100007F:C352 {s4} 00000000:00000000 00:00000000 00000000     0        0 4 1
 """
 
 
@@ -177,12 +185,34 @@ class SystemChecksTest(unittest.TestCase):
         devices = {t for (_, tags_) in d for t in tags_ if t.startswith('device:')}
         # No device, a CD-ROM, a size of 0 (proc) and a mount that is not there are left out.
         self.assertEqual(devices, {'device:/dev/fake1', 'device:vda'})
-        self.assertEqual(d[('system.disk.read_time_pct', ('t:1', 'device:vda'))], (RATE, 1.0))
+        vda = ('t:1', 'device:vda', 'device_name:vda')
+        self.assertEqual(d[('system.disk.read_time_pct', vda)], (RATE, 1.0))
+        self.assertEqual(d[('system.disk.write_time', vda)], (MONOTONIC_COUNT, 20))
         _, by_mount = run(disk.DiskCheck, {'use_mount': True, 'all_partitions': True, 'excluded_filesystems': ['ext4']})
         self.assertNotIn(('system.disk.total', ('device:/', 'device_name:fake1')), by_mount)
         self.proc.write('self/mounts', '/dev/fake1 / ext4 rw 0 0\n')
         _, by_mount = run(disk.DiskCheck, {'use_mount': True, 'tag_by_filesystem': True})
-        self.assertIn(('system.disk.total', ('device:/', 'device_name:fake1', 'filesystem:ext4')), by_mount)
+        # The Agent adds the bare file system name too.
+        self.assertIn(('system.disk.total', ('ext4', 'filesystem:ext4', 'device:/', 'device_name:fake1')), by_mount)
+
+    def test_disk_filters_device_tags_and_read_write_status(self):
+        self.proc.write('self/mounts', '/dev/fake1 / ext4 rw,relatime 0 0\n/dev/fake2 / xfs ro 0 0\n')
+        self.proc.write('diskstats', DISKSTATS.format(reads=1, sectors_read=8, read_ms=10, writes=1,
+                                                      sectors_written=8, write_ms=20, io_ms=5, weighted=30))
+        instance = {'device_tag_re': {'/dev/fake.*': 'role:db, tier:1', 'vd.*': 'virtual:yes'},
+                    'service_check_rw': True, 'file_system_exclude': ['xf']}
+        _, d = run(disk.DiskCheck, instance)
+        tags = ('role:db', 'tier:1', 'device:/dev/fake1', 'device_name:fake1')
+        self.assertIn(('system.disk.total', tags), d)
+        self.assertFalse(any('device:/dev/fake2' in t for (_, t) in d), 'xfs matches the exclusion at its start')
+        self.assertIn(('system.disk.read_time', ('virtual:yes', 'device:vda', 'device_name:vda')), d)
+        checks = [a for a in args_of('submit_service_check')]
+        self.assertEqual([(a[2], a[3], tuple(a[4])) for a in checks], [('disk.read_write', 0, tags)])
+        _, d = run(disk.DiskCheck, {'device_include': ['/dev/fake2'], 'service_check_rw': True})
+        self.assertIn(('system.disk.total', ('device:/dev/fake2', 'device_name:fake2')), d)
+        self.assertEqual([a[3] for a in args_of('submit_service_check')], [2], 'read-only is CRITICAL')
+        _, d = run(disk.DiskCheck, {'min_disk_size': 1 << 40})
+        self.assertFalse(any(name == 'system.disk.total' for (name, _) in d), 'smaller than 1 EiB')
 
     def test_io_derives_latencies_from_the_previous_run(self):
         stats = dict(reads=100, sectors_read=800, read_ms=50, writes=40, sectors_written=400, write_ms=80,
@@ -208,21 +238,64 @@ class SystemChecksTest(unittest.TestCase):
         self.proc.write('net/dev', NETDEV.format(rx=5000, tx=7000))
         self.proc.write('net/snmp', SNMP.format(ip_in=123, retrans=7))
         self.proc.write('net/netstat', 'TcpExt: ListenOverflows ListenDrops\nTcpExt: 3 4\n')
-        _, n = run(network.NetworkCheck, {'excluded_interfaces': ['lo']})
+        _, n = run(network.NetworkCheck, {'excluded_interfaces': ['lo'], 'tags': ['t:1']})
         eth0 = [t for (name, t) in n if name == 'system.net.bytes_rcvd']
-        self.assertEqual(len(eth0), 1, 'lo is excluded')
+        self.assertEqual(len(eth0), 1, 'lo is excluded, idle1 never moved a byte')
         tags = eth0[0]
-        self.assertEqual(tags[:2], ('device:eth0', 'device_name:eth0'))
+        self.assertEqual((tags[0], tags[-1]), ('t:1', 'device:eth0'))
         self.assertEqual(n[('system.net.bytes_rcvd', tags)], (RATE, 5000))
         self.assertEqual(n[('system.net.bytes_sent', tags)], (RATE, 7000))
-        self.assertEqual(n[('system.net.packets_in.error', tags)], (RATE, 1))
+        self.assertEqual(n[('system.net.packets_in.error', tags)], (RATE, 1 + 2), 'errors + drops, as the Agent')
         self.assertEqual(n[('system.net.packets_out.drop', tags)], (RATE, 4))
-        self.assertEqual(n[('system.net.tcp.retrans_segs', ())], (RATE, 7))
-        self.assertEqual(n[('system.net.tcp.retrans_segs.count', ())], (MONOTONIC_COUNT, 7))
-        self.assertEqual(n[('system.net.ip.in_receives', ())], (RATE, 123))
-        self.assertEqual(n[('system.net.udp.no_ports', ())], (RATE, 2))
-        self.assertEqual(n[('system.net.tcp.listen_overflows', ())], (RATE, 3))
+        t = ('t:1',)
+        self.assertEqual(n[('system.net.tcp.retrans_segs', t)], (RATE, 7))
+        self.assertNotIn(('system.net.tcp.retrans_segs.count', t), n, 'counts are off by default')
+        self.assertEqual(n[('system.net.tcp.current_established', t)], (GAUGE, 5))
+        self.assertEqual(n[('system.net.ip.in_receives', t)], (RATE, 123))
+        self.assertEqual(n[('system.net.udp.no_ports', t)], (RATE, 2))
+        self.assertEqual(n[('system.net.tcp.listen_overflows', t)], (RATE, 3))
+        self.assertFalse(any(name.startswith('system.net.tcp4.') for (name, _) in n), 'no states unless asked')
+        _, counts = run(network.NetworkCheck, {'collect_count_metrics': True, 'collect_rate_metrics': False})
+        self.assertEqual(counts[('system.net.tcp.retrans_segs.count', ())], (MONOTONIC_COUNT, 7))
+        self.assertNotIn(('system.net.tcp.retrans_segs', ()), counts)
 
+    def test_network_connection_states_and_conntrack(self):
+        self.proc.write('net/dev', NETDEV.format(rx=1, tx=1))
+        self.proc.write('net/tcp', PROC_NET_TCP.format(s1='0A', s2='01', s3='06', s4='08'))
+        self.proc.write('net/tcp6', PROC_NET_TCP.format(s1='0A', s2='0A', s3='02', s4='09'))
+        self.proc.write('net/udp', PROC_NET_TCP.format(s1='07', s2='07', s3='07', s4='07'))
+        self.proc.write('sys/net/netfilter/nf_conntrack_count', '42\n')
+        self.proc.write('sys/net/netfilter/nf_conntrack_max', '65536\n')
+        self.proc.write('sys/net/netfilter/nf_conntrack_buckets', '16384\n')
+        _, n = run(network.NetworkCheck, {'collect_connection_state': True})
+        self.assertEqual(n[('system.net.tcp4.listening', ())], (GAUGE, 1))
+        self.assertEqual(n[('system.net.tcp4.established', ())], (GAUGE, 1))
+        self.assertEqual(n[('system.net.tcp4.time_wait', ())], (GAUGE, 1))
+        self.assertEqual(n[('system.net.tcp4.closing', ())], (GAUGE, 1), 'close_wait counts as closing')
+        self.assertEqual(n[('system.net.tcp4.opening', ())], (GAUGE, 0), 'every state is reported, 0 if none')
+        self.assertEqual(n[('system.net.tcp6.listening', ())], (GAUGE, 2))
+        self.assertEqual(n[('system.net.tcp6.opening', ())], (GAUGE, 1))
+        self.assertEqual(n[('system.net.udp4.connections', ())], (GAUGE, 4))
+        self.assertEqual(n[('system.net.udp6.connections', ())], (GAUGE, 0), 'no udp6 file: none counted')
+        self.assertEqual(n[('system.net.conntrack.count', ())], (GAUGE, 42))
+        self.assertEqual(n[('system.net.conntrack.max', ())], (GAUGE, 65536))
+        self.assertNotIn(('system.net.conntrack.buckets', ()), n, 'only max and count by default')
+        _, split = run(network.NetworkCheck, {'collect_connection_state': True, 'combine_connection_states': False,
+                                              'blacklist_conntrack_metrics': ['max']})
+        self.assertEqual(split[('system.net.tcp4.close_wait', ())], (GAUGE, 1))
+        self.assertEqual(split[('system.net.tcp6.last_ack', ())], (GAUGE, 1))
+        self.assertEqual(split[('system.net.tcp6.syn_sent', ())], (GAUGE, 1))
+        self.assertEqual(split[('system.net.conntrack.buckets', ())], (GAUGE, 16384))
+        self.assertNotIn(('system.net.conntrack.max', ()), split)
+
+    def test_conntrack_stats_come_from_conntrack_s(self):
+        fake = os.path.join(self.proc.root, 'conntrack')
+        self.proc.write('conntrack', '#!/bin/sh\necho "cpu=0 found=3 invalid=1"\necho "cpu=1 found=5 invalid=0"\n')
+        os.chmod(fake, 0o755)
+        self.proc.write('net/dev', NETDEV.format(rx=1, tx=1))
+        _, n = run(network.NetworkCheck, {'conntrack_path': fake, 'use_sudo_conntrack': False})
+        self.assertEqual(n[('system.net.conntrack.found', ('cpu:0',))], (MONOTONIC_COUNT, 3))
+        self.assertEqual(n[('system.net.conntrack.invalid', ('cpu:1',))], (MONOTONIC_COUNT, 0))
 
 if __name__ == '__main__':
     unittest.main()

@@ -1,32 +1,62 @@
 """The Agent's ``network`` check (``pkg/collector/corechecks/net/network``):
-per interface, bytes and packets in and out with errors and drops, as
-rates of ``/proc/net/dev``'s counters, tagged ``device:`` and
-``device_name:`` (plus ``speed:`` and ``mtu:`` when ``/sys/class/net``
-has them); and the IP, TCP and UDP counters of ``/proc/net/snmp`` and
-``/proc/net/netstat``, each as a rate and as a monotonic count
-(``NAME.count``), untagged.
+per interface with traffic, bytes and packets in and out with errors
+(errors + drops, as the Agent counts them) and drops, as rates of
+``/proc/net/dev``'s counters, tagged ``device:`` (plus
+``speed:`` and ``mtu:`` when ``/sys/class/net`` has them); each interface's
+``system.net.iface.*`` (mtu, tx_queue_len, up, queue counts) from
+``/sys/class/net``; the IP, TCP and UDP counters of ``/proc/net/snmp`` and
+``/proc/net/netstat`` as rates (``collect_rate_metrics``, on by default) and
+monotonic counts named ``NAME.count`` (``collect_count_metrics``), with
+``system.net.tcp.current_established`` as a gauge; and conntrack's table
+size and use (``system.net.conntrack.*``) from
+``<procfs>/sys/net/netfilter`` (the names in which ``max`` or ``count`` is
+found, unless ``whitelist_conntrack_metrics``/``blacklist_conntrack_metrics``
+give other regular expressions), plus ``conntrack -S``'s counters per CPU when ``conntrack_path``
+is set.
+
+``collect_connection_state`` counts sockets per state from
+``/proc/net/{tcp,tcp6,udp,udp6}`` (what ``ss`` reads), as the Agent's
+gauges ``system.net.tcp4.established``, ``.opening``, ``.closing``,
+``.listening``, ``.time_wait`` and ``system.net.udp4.connections`` (and
+``tcp6``/``udp6``); ``combine_connection_states: false`` reports one gauge
+per kernel state (``system.net.tcp4.syn_sent``, ...).
 
 ``excluded_interfaces`` and ``excluded_interface_re`` leave interfaces out
-(the default configuration excludes ``lo``). Connection states
-(``collect_connection_state``) are not collected.
+(the default configuration excludes ``lo``). Not collected: ethtool and
+AWS ENA driver statistics (``collect_ethtool_metrics``), which need the
+``SIOCETHTOOL`` ioctl.
 """
 
+import os
 import re
+import subprocess
 
 from checks import AgentCheck
-from checks.system import instance_tags, read_lines
+from checks.system import instance_tags, procfs_path, read_lines
 
 INTERFACE_METRICS = (
     # (/proc/net/dev column, metric)
     (0, 'system.net.bytes_rcvd'),
     (1, 'system.net.packets_in.count'),
-    (2, 'system.net.packets_in.error'),
     (3, 'system.net.packets_in.drop'),
     (8, 'system.net.bytes_sent'),
     (9, 'system.net.packets_out.count'),
-    (10, 'system.net.packets_out.error'),
     (11, 'system.net.packets_out.drop'),
 )
+# The Agent's ``packets_*.error`` add the drops to the errors.
+ERROR_METRICS = ((2, 3, 'system.net.packets_in.error'), (10, 11, 'system.net.packets_out.error'))
+
+# The kernel's TCP states (include/net/tcp_states.h), as /proc/net/tcp writes them.
+TCP_STATES = {
+    '01': 'estab', '02': 'syn_sent', '03': 'syn_recv', '04': 'fin_wait_1', '05': 'fin_wait_2',
+    '06': 'time_wait', '07': 'close', '08': 'close_wait', '09': 'last_ack', '0A': 'listen', '0B': 'closing',
+}
+# The Agent's combined states; close_wait and last_ack count as closing.
+COMBINED_STATES = {
+    'estab': 'established', 'syn_sent': 'opening', 'syn_recv': 'opening', 'fin_wait_1': 'closing',
+    'fin_wait_2': 'closing', 'time_wait': 'time_wait', 'close': 'closing', 'close_wait': 'closing',
+    'last_ack': 'closing', 'listen': 'listening', 'closing': 'closing',
+}
 
 PROTOCOL_METRICS = {
     'Ip': {
@@ -57,6 +87,11 @@ PROTOCOL_METRICS = {
         'TCPSynRetrans': 'system.net.tcp.syn_retrans', 'TCPAbortOnTimeout': 'system.net.tcp.abort_on_timeout',
         'TCPFromZeroWindowAdv': 'system.net.tcp.from_zero_window',
         'TCPToZeroWindowAdv': 'system.net.tcp.to_zero_window',
+        'IPReversePathFilter': 'system.net.ip.reverse_path_filter', 'PruneCalled': 'system.net.tcp.prune_called',
+        'RcvPruned': 'system.net.tcp.prune_rcv_drops', 'OfoPruned': 'system.net.tcp.prune_ofo_called',
+        'PAWSActive': 'system.net.tcp.paws_connection_drops', 'PAWSEstab': 'system.net.tcp.paws_established_drops',
+        'SyncookiesSent': 'system.net.tcp.syn_cookies_sent', 'SyncookiesRecv': 'system.net.tcp.syn_cookies_recv',
+        'SyncookiesFailed': 'system.net.tcp.syn_cookies_failed', 'TWRecycled': 'system.net.tcp.tw_reused',
     },
     'Udp': {
         'InDatagrams': 'system.net.udp.in_datagrams', 'NoPorts': 'system.net.udp.no_ports',
@@ -65,6 +100,7 @@ PROTOCOL_METRICS = {
         'InCsumErrors': 'system.net.udp.in_csum_errors',
     },
 }
+
 
 
 def read_protocol_counters(*files):
@@ -77,7 +113,7 @@ def read_protocol_counters(*files):
             continue
         for header, values in zip(lines[::2], lines[1::2]):
             keys, vals = header.split(), values.split()
-            if not keys or keys[0] != vals[0]:
+            if not keys or not vals or keys[0] != vals[0]:
                 continue
             counters = out.setdefault(keys[0].rstrip(':'), {})
             for k, v in zip(keys[1:], vals[1:]):
@@ -88,9 +124,36 @@ def read_protocol_counters(*files):
     return out
 
 
-def _sys_int(interface, name):
+def count_connection_states(combine=True):
+    """``{metric: sockets}`` from /proc/net/{tcp,tcp6,udp,udp6}; every known metric present, 0 if none."""
+    states = sorted(set(COMBINED_STATES.values() if combine else TCP_STATES.values()))
+    counts = {}
+    for version in ('4', '6'):
+        for state in states:
+            counts['system.net.tcp{}.{}'.format(version, state)] = 0
+        counts['system.net.udp{}.connections'.format(version)] = 0
+        for proto in ('tcp', 'udp'):
+            try:
+                lines = read_lines('net', proto + ('6' if version == '6' else ''))[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if len(fields) < 4:
+                    continue
+                if proto == 'udp':
+                    counts['system.net.udp{}.connections'.format(version)] += 1
+                    continue
+                state = TCP_STATES.get(fields[3].upper())
+                if state is not None:
+                    state = COMBINED_STATES[state] if combine else state
+                    counts['system.net.tcp{}.{}'.format(version, state)] += 1
+    return counts
+
+
+def _read_int(path):
     try:
-        with open('/sys/class/net/{}/{}'.format(interface, name)) as f:
+        with open(path) as f:
             return int(f.read().strip())
     except (OSError, ValueError):
         return None
@@ -102,25 +165,112 @@ class NetworkCheck(AgentCheck):
         excluded = set(instance.get('excluded_interfaces') or [])
         pattern = instance.get('excluded_interface_re')
         excluded_re = re.compile(pattern) if pattern else None
+
+        def skip(name):
+            return name in excluded or (excluded_re is not None and excluded_re.match(name) is not None)
+
+        self._interfaces(tags, skip)
+        self._iface_sys_metrics(tags)
+        self._protocols(instance, tags)
+        if instance.get('collect_connection_state', False):
+            for metric, value in count_connection_states(instance.get('combine_connection_states', True)).items():
+                self.gauge(metric, value, tags=tags)
+        self._conntrack(instance, tags)
+
+    def _interfaces(self, tags, skip):
         for line in read_lines('net', 'dev')[2:]:
             name, _, rest = line.partition(':')
             name = name.strip()
-            if not name or name in excluded or (excluded_re is not None and excluded_re.match(name)):
+            if not name or skip(name):
                 continue
             counters = [int(x) for x in rest.split()]
-            if len(counters) < 12:
+            # The Agent leaves out interfaces that never received or sent a byte.
+            if len(counters) < 12 or not (counters[0] or counters[8]):
                 continue
-            dev_tags = tags + ['device:{}'.format(name), 'device_name:{}'.format(name)]
+            dev_tags = list(tags)
             for key in ('speed', 'mtu'):
-                value = _sys_int(name, key)
-                if value is not None and value >= 0:
+                value = _read_int('/sys/class/net/{}/{}'.format(name, key))
+                if value is not None and value > 0:
                     dev_tags.append('{}:{}'.format(key, value))
+            dev_tags.append('device:{}'.format(name))
             for column, metric in INTERFACE_METRICS:
                 self.rate(metric, counters[column], tags=dev_tags)
+            for errors, drops, metric in ERROR_METRICS:
+                self.rate(metric, counters[errors] + counters[drops], tags=dev_tags)
+
+    def _iface_sys_metrics(self, tags):
+        base = '/sys/class/net'
+        try:
+            interfaces = sorted(os.listdir(base))
+        except OSError:
+            return
+        for iface in interfaces:
+            iface_tags = tags + ['iface:{}'.format(iface)]
+            for metric, filename in (('mtu', 'mtu'), ('tx_queue_len', 'tx_queue_len'), ('up', 'carrier')):
+                value = _read_int(os.path.join(base, iface, filename))
+                if value is not None:
+                    self.gauge('system.net.iface.' + metric, value, tags=iface_tags)
+            try:
+                queues = os.listdir(os.path.join(base, iface, 'queues'))
+            except OSError:
+                continue
+            self.gauge('system.net.iface.num_rx_queues', sum(q.startswith('rx-') for q in queues), tags=iface_tags)
+            self.gauge('system.net.iface.num_tx_queues', sum(q.startswith('tx-') for q in queues), tags=iface_tags)
+
+    def _protocols(self, instance, tags):
+        rates = instance.get('collect_rate_metrics', True)
+        counts = instance.get('collect_count_metrics', False)
         protocols = read_protocol_counters('snmp', 'netstat')
         for protocol, mapping in PROTOCOL_METRICS.items():
             counters = protocols.get(protocol, {})
             for key, metric in mapping.items():
-                if key in counters:
+                if key not in counters:
+                    continue
+                if rates:
                     self.rate(metric, counters[key], tags=tags)
+                if counts:
                     self.monotonic_count(metric + '.count', counters[key], tags=tags)
+        established = protocols.get('Tcp', {}).get('CurrEstab')
+        if established is not None:
+            self.gauge('system.net.tcp.current_established', established, tags=tags)
+
+    def _conntrack(self, instance, tags):
+        location = os.path.join(procfs_path(), 'sys', 'net', 'netfilter')
+        include = instance.get('whitelist_conntrack_metrics')
+        exclude = instance.get('blacklist_conntrack_metrics')
+        if include is None and exclude is None:
+            include = ['max', 'count']
+        try:
+            names = sorted(f[len('nf_conntrack_'):] for f in os.listdir(location) if f.startswith('nf_conntrack_'))
+        except OSError:
+            names = []
+        for name in names:
+            if include is not None and not any(re.search(p, name) for p in include):
+                continue
+            if exclude is not None and any(re.search(p, name) for p in exclude):
+                continue
+            value = _read_int(os.path.join(location, 'nf_conntrack_' + name))
+            if value is not None:
+                self.gauge('system.net.conntrack.' + name, value, tags=tags)
+        path = instance.get('conntrack_path')
+        if path:
+            self._conntrack_stats(path, instance.get('use_sudo_conntrack', True), tags)
+
+    def _conntrack_stats(self, path, sudo, tags):
+        """``conntrack -S``: ``cpu=0 found=1 invalid=2 ...`` per CPU, each counter a monotonic count."""
+        cmd = (['sudo', '-n'] if sudo else []) + [path, '-S']
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=True).stdout
+        except (OSError, subprocess.SubprocessError) as e:
+            self.log.debug('unable to run %s: %s', ' '.join(cmd), e)
+            return
+        for line in out.splitlines():
+            cells = dict(cell.split('=', 1) for cell in line.split() if '=' in cell)
+            cpu = cells.pop('cpu', None)
+            if cpu is None:
+                continue
+            for metric, value in cells.items():
+                try:
+                    self.monotonic_count('system.net.conntrack.' + metric, int(value), tags=tags + ['cpu:' + cpu])
+                except ValueError:
+                    pass
