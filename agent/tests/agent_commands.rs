@@ -11,8 +11,11 @@ use common::program::{f, json_lines, of_kind, pyhost_bare, pyhost_in, s, wait_bo
 use pyhost_agent::value::Value;
 
 /// A check whose rate and monotonic count move by known steps per run:
-/// run n submits `counter.rate` = 10 n and `counter.mono` = n^2.
+/// run n submits `counter.rate` = 10 n and `counter.mono` = n^2. It also
+/// writes to descriptor 1 below Python's streams, which must not reach the
+/// report on stdout.
 const COUNTER: &str = r#"
+import os
 from checks import AgentCheck
 
 class Counter(AgentCheck):
@@ -22,6 +25,7 @@ class Counter(AgentCheck):
 
     def check(self, instance):
         self.n += 1
+        os.write(1, b'counter wrote to descriptor 1\n')
         self.rate('counter.rate', 10 * self.n, tags=['k:v'])
         self.monotonic_count('counter.mono', self.n * self.n, tags=['k:v'])
         self.gauge('counter.run', self.n)
@@ -125,7 +129,9 @@ fn serie<'a>(instance: &'a Value, name: &str) -> Option<&'a Value> {
 fn check_times_3_computes_rates_and_monotonic_counts_from_consecutive_runs() {
     let d = dirs();
     let (v, out) = check_json(&d, &["counter", "--check-times", "3", "--delay", "200", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("counter wrote to descriptor 1").count(), 3, "{stderr}");
     assert_eq!(v.get("ok"), Some(&Value::Bool(true)));
     let inst = &v.get("instances").unwrap().as_array().unwrap()[0];
     let runs = inst.get("runs").and_then(Value::as_array).unwrap();

@@ -405,6 +405,10 @@ print('to stderr', file=sys.stderr)
 sys.stdout.buffer.write('bytes \xe9\n'.encode())
 sys.__stdout__.write('via __stdout__\n')
 sys.stdout.write('a tail without a newline')
+# Below Python's streams: the descriptor itself, and a child's inherited stdout.
+import subprocess
+os.write(1, b'raw write to descriptor 1\n')
+subprocess.run(['echo', 'a child process writing to its stdout'], check=True)
 self.gauge('chatty.alive', 1)
 "#;
 
@@ -441,6 +445,8 @@ fn print_goes_to_the_log_with_the_check_id_and_nothing_is_lost() {
             "| (sys.stdout) | bytes é",
             "| (sys.stdout) | via __stdout__",
             "| (sys.stdout) | a tail without a newline",
+            "raw write to descriptor 1",
+            "a child process writing to its stdout",
         ] {
             assert!(stderr.contains(want), "{isolation}: {want:?} not in\n{stderr}");
         }

@@ -9,6 +9,9 @@
 //!   forked, ends that process before it reaches the worker loop.
 //! * [`output`]: `sys.stdout`/`sys.stderr` of every interpreter go to the
 //!   log, line by line, under the writing check's id.
+//! * [`reserve_stdout`]: descriptor 1 points at stderr and the outputs
+//!   write to a copy of the real stdout, so a C `printf` or a child
+//!   process cannot write into them either.
 //! * [`reaper`]: children a check started and abandoned are reaped, never
 //!   those a `subprocess.Popen` (or the host) will wait for.
 //! * The built-in modules are read-only from Python (`checks._guards`): a
@@ -20,6 +23,9 @@
 
 pub mod output;
 pub mod reaper;
+mod stdout;
+
+pub use stdout::reserve_stdout;
 
 use std::sync::Arc;
 

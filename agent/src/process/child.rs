@@ -5,13 +5,13 @@
 //! Standard output is the protocol channel's only risk: a check's `print`,
 //! or a C library writing to descriptor 1, would corrupt it. So the first
 //! thing the worker does is move the channel to a descriptor of its own
-//! (`dup(1)`) and point descriptor 1 at standard error (`dup2(2, 1)`), which
-//! the agent reads as the worker's log. Requests arrive on standard input.
+//! and point descriptor 1 at standard error
+//! ([`reserve_stdout`](crate::containment::reserve_stdout)), which the agent
+//! reads as the worker's log. Requests arrive on standard input.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Write};
-use std::os::fd::FromRawFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,23 +40,6 @@ fn send(out: &Out, reply: &Reply) {
     let _ = serde_json::to_writer(&mut *w, reply);
     let _ = w.write_all(b"\n");
     let _ = w.flush();
-}
-
-/// Move the protocol off descriptor 1 (see the module docs).
-fn protocol_channel() -> io::Result<File> {
-    // SAFETY: dup of a descriptor this process owns; the new descriptor is
-    // owned by the File below and nothing else.
-    let fd = unsafe { libc::dup(1) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    let file = unsafe { File::from_raw_fd(fd) };
-    // SAFETY: both are open descriptors of this process; dup2 replaces 1.
-    if unsafe { libc::dup2(2, 1) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(file)
 }
 
 /// What a loaded check keeps: per instance, its check id and object.
@@ -119,7 +102,7 @@ pub fn worker_main(setup: &HostSetup) -> ExitCode {
 
 fn serve(setup: &HostSetup) -> Result<(), String> {
     let out: Out = Arc::new(Mutex::new(BufWriter::new(
-        protocol_channel().map_err(|e| format!("protocol channel: {e}"))?,
+        crate::containment::reserve_stdout().map_err(|e| format!("protocol channel: {e}"))?,
     )));
     let stdin = io::stdin();
     let mut lines = stdin.lock().lines();

@@ -4,10 +4,12 @@
 //! prints what the last run's flush held, with each run's outcome.
 
 use std::error::Error;
+use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use pyhost_agent::cli::check_report::CheckCollector;
+use pyhost_agent::containment::reserve_stdout;
 use pyhost_agent::scheduler::{RunLimit, Scheduler};
 
 use crate::args::CheckArgs;
@@ -15,6 +17,8 @@ use crate::start;
 
 /// Run the check; `Ok(true)` when it loaded and every run succeeded.
 pub fn check(opts: CheckArgs) -> Result<bool, Box<dyn Error>> {
+    // The report owns stdout; whatever the check's C code writes there goes to stderr.
+    let mut stdout = reserve_stdout()?;
     let started = start::start(&opts.common, None, true)?;
     // Dropped last, after the scheduler: flushes the checks' pending output.
     let _guards = started.guards;
@@ -39,9 +43,9 @@ pub fn check(opts: CheckArgs) -> Result<bool, Box<dyn Error>> {
     scheduler.run(&AtomicBool::new(false))?;
     let results = collector.results();
     if opts.json {
-        println!("{}", serde_json::to_string_pretty(&results.to_json())?);
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&results.to_json())?)?;
     } else {
-        print!("{}", results.to_text());
+        write!(stdout, "{}", results.to_text())?;
     }
     Ok(results.succeeded())
 }

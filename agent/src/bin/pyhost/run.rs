@@ -2,8 +2,10 @@
 //! or `--once`.
 
 use std::error::Error;
+use std::io::LineWriter;
 use std::sync::{Arc, OnceLock};
 
+use pyhost_agent::containment::reserve_stdout;
 use pyhost_agent::scheduler::{RunLimit, Scheduler, SchedulerWaker};
 use pyhost_agent::sinks::{DogStatsdSink, JsonSink, Sink, StderrSink, TableSink};
 use pyhost_agent::status::server::StatusServer;
@@ -17,8 +19,8 @@ pub fn run(opts: RunArgs) -> Result<(), Box<dyn Error>> {
     // fails before anything starts.
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(StderrSink)];
     match opts.output {
-        Output::Table => sinks.push(Box::new(TableSink::new(std::io::stdout()))),
-        Output::Json => sinks.push(Box::new(JsonSink::new(std::io::stdout()))),
+        Output::Table => sinks.push(Box::new(TableSink::new(LineWriter::new(reserve_stdout()?)))),
+        Output::Json => sinks.push(Box::new(JsonSink::new(LineWriter::new(reserve_stdout()?)))),
         Output::None => {}
     }
     if let Some(addr) = &opts.dogstatsd {
