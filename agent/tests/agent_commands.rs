@@ -223,6 +223,66 @@ fn a_system_check_runs_from_its_default_configuration() {
     assert_eq!(total, meminfo_kb("MemTotal") / 1024.0);
 }
 
+/// An integration laid out as its wheel installs it: `datadog_checks/hello/`
+/// with `__about__.py` and the class in `check.py`, on the real
+/// `datadog_checks.base` (no `__init__.py` at `datadog_checks/`: the base
+/// package's `extend_path` finds it).
+const HELLO_FILES: &[(&str, &str)] = &[
+    ("__about__.py", "__version__ = '1.2.3'\n"),
+    ("__init__.py", "from .__about__ import __version__\nfrom .check import HelloCheck\n\n__all__ = ['__version__', 'HelloCheck']\n"),
+    (
+        "check.py",
+        "from datadog_checks.base import AgentCheck\n\n\nclass HelloCheck(AgentCheck):\n    \
+         def check(self, _):\n        self.gauge('hello.greetings', self.instance.get('n', 1), tags=['lang:py'])\n",
+    ),
+];
+
+/// The path `python` gives for `purelib` (site-packages).
+fn site_packages(python: &Path) -> PathBuf {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[test]
+fn check_finds_an_integration_installed_in_the_venv() {
+    // A venv of its own (the shared one stays untouched), which sees the
+    // shared venv's datadog-checks-base through a .pth file.
+    let shared = common::venv();
+    let d = dirs();
+    let venv = d.data.parent().unwrap().join("venv");
+    let status = std::process::Command::new(shared.join("bin/python"))
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let site = site_packages(&venv.join("bin/python"));
+    write(
+        &site.join("shared.pth"),
+        &format!("{}\n", site_packages(&shared.join("bin/python")).display()),
+    );
+    for (name, text) in HELLO_FILES {
+        write(&site.join("datadog_checks/hello").join(name), text);
+    }
+    write(&d.conf.join("hello.d/conf.yaml"), "instances:\n  - n: 7\n");
+
+    let (v, out) = check_json(&d, &["hello", "--json", "--venv", venv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(s(&v, "module"), "datadog_checks.hello");
+    assert_eq!(s(&v, "version"), "1.2.3", "the package's __about__.__version__");
+    let inst = &v.get("instances").unwrap().as_array().unwrap()[0];
+    let greetings = serie(inst, "hello.greetings").unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f(greetings, "value"), 7.0);
+
+    // Without the venv there is no such check, and the command says so.
+    let out = check(&d, &["hello"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// A `/proc/meminfo` value, in kB.
 pub fn meminfo_kb(key: &str) -> f64 {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap();

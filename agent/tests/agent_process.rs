@@ -89,9 +89,10 @@ fn a_deterministic_check_submits_the_same_in_a_worker_process_as_in_process() {
     let id = check_id("steady", &inst, &Value::Null);
 
     let workers = pool(1);
-    let (module, ids) = workers.load("steady", None, config(inst.clone()), false, T).unwrap();
-    assert_eq!(module, "steady");
-    assert_eq!(ids[0].as_ref().unwrap(), &id);
+    let loaded = workers.load("steady", None, config(inst.clone()), false, T).unwrap();
+    assert_eq!(loaded.module, "steady");
+    assert_eq!(loaded.version.as_deref(), Some("2.0.1"), "__version__ crosses the wire");
+    assert_eq!(loaded.instances[0].as_ref().unwrap(), &id);
     for _ in 0..20 {
         let out = workers.run("steady", 0, T, None).wait().unwrap();
         assert!(out.result.is_empty(), "{}", out.result);

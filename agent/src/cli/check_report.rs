@@ -58,6 +58,8 @@ pub struct CheckResults {
     pub name: String,
     /// The module its class came from.
     pub module: Option<String>,
+    /// The module's `__version__`.
+    pub version: Option<String>,
     /// `main` or `subinterpreter`.
     pub interpreter: Option<String>,
     /// Why the whole check could not be loaded.
@@ -92,6 +94,7 @@ impl Sink for CheckCollector {
         match report {
             Report::Loaded(l) => {
                 r.module = Some(l.module.to_string());
+                r.version = l.version.map(str::to_string);
                 r.interpreter = Some(l.interpreter.to_string());
             }
             Report::LoadError(f) => match f.instance {
@@ -195,6 +198,7 @@ impl CheckResults {
             "check": self.name,
             "ok": self.succeeded(),
             "module": self.module,
+            "version": self.version,
             "interpreter": self.interpreter,
             "load_error": self.load_error,
             "instances": instances,
@@ -211,6 +215,7 @@ impl CheckResults {
         for (index, i) in &self.instances {
             let _ = writeln!(out, "=== {} instance {index} ({}) ===", self.name, i.check_id);
             if let (Some(m), Some(interp)) = (&self.module, &self.interpreter) {
+                let m = crate::sinks::module_and_version(m, self.version.as_deref());
                 let _ = writeln!(out, "from {m}, {}", crate::status::text::where_it_runs(interp));
             }
             if let Some(e) = &i.load_error {

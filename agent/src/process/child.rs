@@ -193,6 +193,7 @@ fn load(
     let fail = |module: WireLoadError| Reply::Loaded {
         check: check.to_string(),
         module: Err(module),
+        version: None,
         instances: Vec::new(),
     };
     // The instances this load replaces get cancel(), as in process.
@@ -247,6 +248,7 @@ fn load(
         &Reply::Loaded {
             check: check.to_string(),
             module: Ok(class.module_name.clone()),
+            version: class.version.clone(),
             instances: replies,
         },
     );

@@ -139,9 +139,16 @@ impl RemoteRun {
     }
 }
 
-/// A check loaded in a worker: the module, and per instance its check id
-/// or why it could not be created.
-pub type RemoteLoaded = (String, Vec<Result<String, LoadError>>);
+/// A check loaded in a worker.
+#[derive(Debug)]
+pub struct RemoteLoaded {
+    /// The module its class came from.
+    pub module: String,
+    /// The module's `__version__`.
+    pub version: Option<String>,
+    /// Per instance, its check id or why it could not be created.
+    pub instances: Vec<Result<String, LoadError>>,
+}
 
 enum Command {
     Load {
@@ -456,15 +463,21 @@ impl Slot {
         match self.ask(&request, Instant::now() + timeout, |r| {
             matches!(r, Reply::Loaded { .. })
         }) {
-            Ok(Reply::Loaded { module, instances, .. }) => {
+            Ok(Reply::Loaded {
+                module,
+                version,
+                instances,
+                ..
+            }) => {
                 let module = module.map_err(LoadError::from)?;
                 if let Some(w) = &mut self.worker {
                     w.loaded.insert(check.to_string());
                 }
-                Ok((
+                Ok(RemoteLoaded {
                     module,
-                    instances.into_iter().map(|i| i.map_err(WireLoadError::into)).collect(),
-                ))
+                    version,
+                    instances: instances.into_iter().map(|i| i.map_err(WireLoadError::into)).collect(),
+                })
             }
             Ok(_) => unreachable!("wait_for returns what `want` accepts"),
             Err(Lost::Timeout) => {

@@ -87,6 +87,9 @@ pub enum Reply {
     Loaded {
         check: String,
         module: Result<String, WireLoadError>,
+        /// The module's `__version__`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
         instances: Vec<Result<String, WireLoadError>>,
     },
     /// What a run submitted (sent before its `Ran`).

@@ -51,7 +51,10 @@ type NewInstance = (String, Option<Py>, Duration);
 
 /// What a load job produces.
 struct Loaded {
+    /// The module the class came from, or why the check could not load.
     module: Result<String, LoadError>,
+    /// The module's `__version__`.
+    version: Option<String>,
     instances: Vec<(usize, Result<NewInstance, LoadError>)>,
 }
 
@@ -79,6 +82,7 @@ struct LoadSpec {
 fn load_in_python(py: Python<'_>, spec: &LoadSpec) -> Loaded {
     let failed = |e| Loaded {
         module: Err(e),
+        version: None,
         instances: Vec::new(),
     };
     let name = spec.name.as_str();
@@ -112,6 +116,7 @@ fn load_in_python(py: Python<'_>, spec: &LoadSpec) -> Loaded {
     }
     Loaded {
         module: Ok(class.module_name.clone()),
+        version: class.version.clone(),
         instances,
     }
 }
@@ -284,6 +289,7 @@ impl Scheduler {
                 let report = Report::Loaded(sinks::Loaded {
                     check: name,
                     module: &module,
+                    version: loaded.version.as_deref(),
                     instances: entry.instances.len(),
                     reload,
                     interpreter,
@@ -310,11 +316,12 @@ impl Scheduler {
         let procs = self.procs.as_ref().expect("called with worker processes");
         let configs = spec.configs.iter().map(WireConfig::from).collect();
         let loaded = procs.load(&spec.name, spec.module, configs, spec.fresh, self.opts.check_timeout);
-        let (module, ids) = match loaded {
+        let remote = match loaded {
             Ok(l) => l,
             Err(e) => {
                 return Loaded {
                     module: Err(e),
+                    version: None,
                     instances: Vec::new(),
                 }
             }
@@ -326,14 +333,16 @@ impl Scheduler {
                 .iter()
                 .map(move |i| interval_of(i, &c.init_config, spec.default))
         });
-        let instances = ids
+        let instances = remote
+            .instances
             .into_iter()
             .zip(intervals)
             .enumerate()
             .map(|(index, (id, interval))| (index, id.map(|id| (id, None, interval))))
             .collect();
         Loaded {
-            module: Ok(module),
+            module: Ok(remote.module),
+            version: remote.version,
             instances,
         }
     }

@@ -148,6 +148,8 @@ pub struct Loaded<'a> {
     pub check: &'a str,
     /// The module the class came from.
     pub module: &'a str,
+    /// The module's `__version__`, when it has one.
+    pub version: Option<&'a str>,
     /// Instances scheduled.
     pub instances: usize,
     /// True if this load replaced earlier code or configuration.
@@ -158,12 +160,28 @@ pub struct Loaded<'a> {
     pub fallback: Option<&'a str>,
 }
 
+impl Loaded<'_> {
+    /// `module`, or `module version` when the module has a `__version__`.
+    pub fn module_and_version(&self) -> String {
+        module_and_version(self.module, self.version)
+    }
+}
+
+/// `module`, or `module version`: how reports name where a check came from.
+pub fn module_and_version(module: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{module} {v}"),
+        None => module.to_string(),
+    }
+}
+
 impl Serialize for Loaded<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut line = s.serialize_struct("Loaded", 6)?;
+        let mut line = s.serialize_struct("Loaded", 7)?;
         line.serialize_field("check", self.check)?;
         line.serialize_field("ok", &true)?;
         line.serialize_field("module", self.module)?;
+        line.serialize_field("version", &self.version)?;
         line.serialize_field("instances", &self.instances)?;
         line.serialize_field("interpreter", self.interpreter)?;
         if let Some(why) = self.fallback {

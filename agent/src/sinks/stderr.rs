@@ -70,7 +70,9 @@ fn log_line(line: &ReportLine<'_>) -> Option<String> {
 fn loaded(what: &str, l: &Loaded<'_>) -> String {
     let line = format!(
         "INFO     pyhost: {what} check {} from module {} ({} instance(s))",
-        l.check, l.module, l.instances
+        l.check,
+        l.module_and_version(),
+        l.instances
     );
     match l.fallback {
         Some(why) => format!(
@@ -99,6 +101,7 @@ mod tests {
         let l = Loaded {
             check: "c",
             module: "m",
+            version: Some("1.0"),
             instances: 2,
             reload: true,
             interpreter: "main",
@@ -106,7 +109,7 @@ mod tests {
         };
         assert_eq!(
             log(Report::Loaded(l)).unwrap(),
-            "INFO     pyhost: reloaded check c from module m (2 instance(s))"
+            "INFO     pyhost: reloaded check c from module m 1.0 (2 instance(s))"
         );
         let error = LoadError {
             message: "boom".into(),

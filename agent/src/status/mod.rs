@@ -97,7 +97,7 @@ pub struct CheckSnapshot {
     pub name: String,
     /// `loaded` or `failed`.
     pub state: String,
-    /// The module its class came from.
+    /// The module its class came from, with its `__version__` if it has one.
     pub module: Option<String>,
     /// `main` or `subinterpreter`.
     pub interpreter: Option<String>,
@@ -240,7 +240,7 @@ impl StatusBoard {
                 let c = board.check(l.check);
                 c.snap.state = "loaded".into();
                 c.snap.error = None;
-                c.snap.module = Some(l.module.to_string());
+                c.snap.module = Some(l.module_and_version());
                 c.snap.interpreter = Some(l.interpreter.to_string());
                 c.instances.retain(|i, _| *i < l.instances);
                 for i in c.instances.values_mut() {
@@ -424,6 +424,7 @@ mod tests {
         let loaded = Loaded {
             check: "c",
             module: "m",
+            version: None,
             instances: 1,
             reload: false,
             interpreter: "main",
