@@ -42,6 +42,13 @@ fn once_json_on_the_example_checks() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
     let lines = json_lines(&out.stdout);
+    // What the checks submit without a hostname is the agent's host's
+    // (`--hostname test-host`).
+    for kind in ["series", "service_check"] {
+        for v in of_kind(&lines, kind) {
+            assert_eq!(s(v, "hostname"), "test-host", "{v}");
+        }
+    }
 
     // Instances per check, as configured in examples/agent/conf.d.
     for (check, instances) in [

@@ -144,8 +144,10 @@ impl Aggregator {
         opts.histogram_percentiles.retain(|p| (1..=100).contains(p));
         opts.histogram_percentiles.sort_unstable();
         opts.histogram_percentiles.dedup();
+        let mut inner = Inner::default();
+        inner.default_host = opts.default_hostname.as_str().into();
         Aggregator {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(inner),
             opts,
             context_limit: AtomicUsize::new(DEFAULT_CONTEXT_LIMIT),
         }
@@ -165,6 +167,23 @@ impl Aggregator {
     /// Metric contexts the check holds now (after its last flush or take).
     pub fn contexts(&self, check_id: &str) -> usize {
         self.inner.lock().check(check_id).map_or(0, |c| c.sampler.contexts())
+    }
+
+    /// Whether the check id's submissions without a hostname stay without
+    /// one (the instance's `empty_default_hostname`), instead of taking
+    /// [`AggregatorOptions::default_hostname`]. Applies to what is flushed
+    /// from now on.
+    pub fn set_empty_default_hostname(&self, check_id: &str, empty: bool) {
+        let mut inner = self.inner.lock();
+        let host: Box<str> = if empty { "".into() } else { inner.default_host.clone() };
+        if empty {
+            inner.no_default_host.insert(check_id.into());
+        } else {
+            inner.no_default_host.remove(check_id);
+        }
+        if let Some(check) = inner.check_opt_mut(check_id) {
+            check.default_host = host;
+        }
     }
 
     /// The settings.
@@ -604,6 +623,60 @@ mod tests {
         let t = a.external_tags();
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].tags, ["b", "c"]);
+    }
+
+    #[test]
+    fn the_flush_gives_the_default_hostname_to_what_has_none() {
+        let a = Aggregator::with_options(AggregatorOptions {
+            default_hostname: "web-1".into(),
+            ..Default::default()
+        });
+        let gauge = |id: &str, host: &str| a.submit_metric_at(id, MetricType::Gauge, "g", 1.0, ["t"], host, false, 1.0);
+        gauge(ID, "");
+        gauge(ID, "web-1");
+        gauge(ID, "db-2");
+        a.submit_service_check(ID, "sc", 0, ["t"], "", "");
+        a.submit_event(ID, Event::default());
+        a.submit_histogram_bucket(
+            ID,
+            HistogramBucket {
+                name: "h".into(),
+                value: 3,
+                lower_bound: 0.0,
+                upper_bound: 1.0,
+                monotonic: false,
+                hostname: String::new(),
+                tags: vec![],
+                flush_first_value: false,
+                multiple_buckets: false,
+            },
+        );
+        let raw = a.take_submissions(ID);
+        assert!(
+            matches!(&raw[0], Submission::Metric(m) if m.hostname.is_empty()),
+            "the raw view is as submitted"
+        );
+        let f = a.flush(ID, 2.0);
+        let hosts: Vec<&str> = f.series.iter().map(|s| s.hostname.as_str()).collect();
+        assert_eq!(
+            hosts,
+            ["web-1", "db-2"],
+            "no host and the default host are one context, as in the Agent"
+        );
+        assert_eq!(f.service_checks[0].hostname, "web-1");
+        assert_eq!(f.events[0].host.as_deref(), Some("web-1"));
+        assert_eq!(f.buckets[0].hostname, "web-1");
+
+        // empty_default_hostname: the instance's submissions stay without one.
+        a.set_empty_default_hostname("other:1", true);
+        gauge("other:1", "");
+        a.submit_service_check("other:1", "sc", 0, ["t"], "", "");
+        let f = a.flush("other:1", 3.0);
+        assert_eq!(f.series[0].hostname, "");
+        assert_eq!(f.service_checks[0].hostname, "");
+        a.set_empty_default_hostname("other:1", false);
+        gauge("other:1", "");
+        assert_eq!(a.flush("other:1", 4.0).series[0].hostname, "web-1");
     }
 
     #[test]

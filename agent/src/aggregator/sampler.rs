@@ -36,6 +36,15 @@ impl KeyHash {
     }
 }
 
+/// The hostname a submission is reported under: its own, else the default.
+fn or_default<'a>(host: &'a str, default_host: &'a str) -> &'a str {
+    if host.is_empty() {
+        default_host
+    } else {
+        host
+    }
+}
+
 /// Sort and de-duplicate tags in place (the Agent's context key ignores
 /// order and duplicates) and hash the context.
 pub(super) fn context_hash(name: &str, tags: &mut Vec<&str>, host: &str) -> u64 {
@@ -157,9 +166,16 @@ impl CheckSampler {
     /// Fold a metric sample into its context. `scratch` is a buffer for
     /// the context's sorted tags, reused from sample to sample. A sample
     /// of a new context is dropped (and counted) when the check holds
-    /// `limit` contexts already.
-    pub(super) fn add_sample<'a>(&mut self, m: MetricRef<'a>, scratch: &mut Vec<&'a str>, limit: usize) {
-        let (name, host, value) = (m.name(), m.hostname(), m.value());
+    /// `limit` contexts already. A sample without a hostname takes
+    /// `default_host`, as the Agent's sender gives it its own hostname.
+    pub(super) fn add_sample<'a>(
+        &mut self,
+        m: MetricRef<'a>,
+        scratch: &mut Vec<&'a str>,
+        limit: usize,
+        default_host: &'a str,
+    ) {
+        let (name, host, value) = (m.name(), or_default(m.hostname(), default_host), m.value());
         if !value.is_finite() {
             self.pending
                 .errors
@@ -179,19 +195,31 @@ impl CheckSampler {
         ctx.sampled = true;
     }
 
-    pub(super) fn add_other(&mut self, sub: &Submission) {
+    pub(super) fn add_other(&mut self, sub: &Submission, default_host: &str) {
         match sub {
             Submission::Metric(_) | Submission::Metadata { .. } => {}
-            Submission::ServiceCheck(sc) => self.pending.service_checks.push(sc.clone()),
-            Submission::Event(ev) => self.pending.events.push(ev.clone()),
+            Submission::ServiceCheck(sc) => {
+                let mut sc = sc.clone();
+                if sc.hostname.is_empty() {
+                    sc.hostname = default_host.to_string();
+                }
+                self.pending.service_checks.push(sc)
+            }
+            Submission::Event(ev) => {
+                let mut ev = ev.clone();
+                if ev.host.as_deref().map_or(true, str::is_empty) && !default_host.is_empty() {
+                    ev.host = Some(default_host.to_string());
+                }
+                self.pending.events.push(ev)
+            }
             Submission::EventPlatformEvent(ev) => self.pending.event_platform_events.push(ev.clone()),
             Submission::Log { line } => self.pending.logs.push(line.clone()),
-            Submission::HistogramBucket(b) => self.add_bucket(b),
+            Submission::HistogramBucket(b) => self.add_bucket(b, default_host),
         }
     }
 
     /// `CheckSampler.addBucket` (see the module docs).
-    fn add_bucket(&mut self, b: &HistogramBucket) {
+    fn add_bucket(&mut self, b: &HistogramBucket, default_host: &str) {
         if b.value < 0 {
             self.pending.errors.push(format!(
                 "Negative bucket value {} for metric {} discarding",
@@ -210,7 +238,8 @@ impl CheckSampler {
             return;
         }
         let mut tags: Vec<&str> = b.tags.iter().map(String::as_str).collect();
-        let hash = context_hash(&b.name, &mut tags, &b.hostname);
+        let host = or_default(&b.hostname, default_host);
+        let hash = context_hash(&b.name, &mut tags, host);
         let mut value = b.value;
         if b.monotonic {
             let bounds = b
@@ -222,7 +251,7 @@ impl CheckSampler {
                     return;
                 }
                 // First value reported as-is.
-                return self.push_bucket(b, &tags, b.value);
+                return self.push_bucket(b, &tags, host, b.value);
             };
             if b.value < last {
                 if !b.flush_first_value {
@@ -242,14 +271,14 @@ impl CheckSampler {
         if value == 0 {
             return;
         }
-        self.push_bucket(b, &tags, value);
+        self.push_bucket(b, &tags, host, value);
     }
 
-    fn push_bucket(&mut self, b: &HistogramBucket, sorted_tags: &[&str], count: i64) {
+    fn push_bucket(&mut self, b: &HistogramBucket, sorted_tags: &[&str], host: &str, count: i64) {
         self.pending.buckets.push(BucketCount {
             name: b.name.clone(),
             tags: sorted_tags.iter().map(|&t| t.to_owned()).collect(),
-            hostname: b.hostname.clone(),
+            hostname: host.to_owned(),
             lower_bound: b.lower_bound,
             upper_bound: b.upper_bound,
             count,

@@ -2,7 +2,7 @@
 //! metric strings in one arena so that recording a metric does not
 //! allocate), its sampler and its metadata.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::sampler::CheckSampler;
 use super::types::{ExternalTags, MetricSample, MetricType, Submission};
@@ -93,6 +93,10 @@ pub(super) struct Inner {
     index: HashMap<Box<str>, usize>,
     pub(super) checks: Vec<CheckState>,
     pub(super) external_tags: Vec<ExternalTags>,
+    /// The hostname given to what a check submits without one (`""`: none).
+    pub(super) default_host: Box<str>,
+    /// Check ids whose instance set `empty_default_hostname`.
+    pub(super) no_default_host: HashSet<Box<str>>,
 }
 
 impl Inner {
@@ -104,7 +108,12 @@ impl Inner {
             Some(&i) => i,
             None => {
                 let i = self.checks.len();
-                self.checks.push(CheckState::new(id));
+                let host = if self.no_default_host.contains(id) {
+                    ""
+                } else {
+                    &self.default_host
+                };
+                self.checks.push(CheckState::new(id, host));
                 self.index.insert(id.into(), i);
                 i
             }
@@ -145,11 +154,14 @@ pub(super) struct CheckState {
     pub(super) ingested: usize,
     pub(super) sampler: CheckSampler,
     pub(super) metadata: BTreeMap<String, String>,
+    /// The hostname the flush view gives to submissions without one.
+    pub(super) default_host: Box<str>,
 }
 
 impl CheckState {
-    fn new(id: &str) -> CheckState {
+    fn new(id: &str, default_host: &str) -> CheckState {
         CheckState {
+            default_host: default_host.into(),
             id: id.into(),
             log: RawLog::default(),
             ingested: 0,
@@ -169,8 +181,10 @@ impl CheckState {
         let mut scratch = Vec::new();
         for sub in self.log.iter().skip(self.ingested) {
             match sub {
-                SubmissionRef::Metric(m) => self.sampler.add_sample(m, &mut scratch, context_limit),
-                SubmissionRef::Other(sub) => self.sampler.add_other(sub),
+                SubmissionRef::Metric(m) => self
+                    .sampler
+                    .add_sample(m, &mut scratch, context_limit, &self.default_host),
+                SubmissionRef::Other(sub) => self.sampler.add_other(sub, &self.default_host),
             }
         }
         self.ingested = self.log.len();

@@ -410,6 +410,10 @@ pub struct AggregatorOptions {
     pub stateless_expiry_flushes: u32,
     /// Seconds without samples after which a stateful context is dropped (default 25 h).
     pub stateful_expiry_secs: f64,
+    /// The hostname the flush gives to metrics, buckets, service checks and
+    /// events submitted without one, as the Agent's sender gives them its
+    /// own (default `""`: they stay without). The raw view keeps `""`.
+    pub default_hostname: String,
 }
 
 impl Default for AggregatorOptions {
@@ -426,6 +430,7 @@ impl Default for AggregatorOptions {
             histogram_percentiles: vec![95],
             stateless_expiry_flushes: 2,
             stateful_expiry_secs: 25.0 * 3600.0,
+            default_hostname: String::new(),
         }
     }
 }

@@ -271,9 +271,19 @@ impl Scheduler {
             Err(err) => self.mark_broken(name, &mut entry, err, reload, first_interval),
             Ok(module) => {
                 let mut failed = Vec::new();
+                let configs: Vec<&Value> = spec.configs.iter().flat_map(|c| &c.instances).collect();
                 for (index, r) in loaded.instances {
                     match r {
                         Ok((id, object, interval)) => {
+                            // The Agent's `empty_default_hostname`: submissions
+                            // without a hostname stay without one.
+                            let empty = configs
+                                .get(index)
+                                .and_then(|i| i.get("empty_default_hostname"))
+                                .and_then(Value::as_bool);
+                            self.host
+                                .aggregator
+                                .set_empty_default_hostname(&id, empty == Some(true));
                             let home = match object {
                                 Some(object) => Home::Local {
                                     pool: Arc::clone(&pool),

@@ -71,8 +71,10 @@ pub fn start(common: &CommonArgs, workers_flag: Option<u16>, quiet: bool) -> Res
     let hostname = config.hostname().unwrap_or("").to_string();
     let mut host = AgentHost::new(config)?;
     // Only the aggregated view is reported: do not keep raw submissions.
+    // What a check submits without a hostname is this host's, as in the Agent.
     host.aggregator = Aggregator::with_options(AggregatorOptions {
         keep_raw: false,
+        default_hostname: hostname.clone(),
         ..AggregatorOptions::default()
     });
     let host = host::install(host).map_err(|_| "the agent host was already installed")?;
