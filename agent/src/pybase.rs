@@ -62,6 +62,7 @@ pub const MODULES: &[EmbeddedModule] = &[
     },
     system_module!("cpu"),
     system_module!("disk"),
+    system_module!("ethtool"),
     system_module!("file_handle"),
     system_module!("io"),
     system_module!("load"),

@@ -17,7 +17,7 @@ from fakehost import args_of, reset
 fakehost.install()
 
 import checks  # noqa: E402
-from checks.system import cpu, disk, file_handle, io, load, memory, network, uptime  # noqa: E402
+from checks.system import cpu, disk, ethtool, file_handle, io, load, memory, network, uptime  # noqa: E402
 
 GAUGE, RATE, COUNT, MONOTONIC_COUNT = 0, 1, 2, 3
 
@@ -296,6 +296,58 @@ class SystemChecksTest(unittest.TestCase):
         _, n = run(network.NetworkCheck, {'conntrack_path': fake, 'use_sudo_conntrack': False})
         self.assertEqual(n[('system.net.conntrack.found', ('cpu:0',))], (MONOTONIC_COUNT, 3))
         self.assertEqual(n[('system.net.conntrack.invalid', ('cpu:1',))], (MONOTONIC_COUNT, 0))
+
+    def test_ethtool_statistics_per_queue_cpu_and_device(self):
+        self.assertEqual(ethtool.split_stat('queue_0_tx_cnt'), ('queue', '0', 'tx_cnt'))
+        self.assertEqual(ethtool.split_stat('tx_queue_12_bytes'), ('queue', '12', 'tx_bytes'))
+        self.assertEqual(ethtool.split_stat('rx0_kicks'), ('queue', '0', 'rx_kicks'))
+        self.assertEqual(ethtool.split_stat('cpu3_vf_rx_bytes'), ('cpu', '3', 'vf_rx_bytes'))
+        self.assertEqual(ethtool.split_stat('tx_stop[1]'), ('queue', '1', 'tx_stop'))
+        self.assertIsNone(ethtool.split_stat('tx_timeout'))
+        stats = [('queue_0_tx_cnt', 5), ('queue_1_tx_cnt', 7), ('queue_0_tx_unknown', 1), ('tx_timeout', 2),
+                 ('not_collected', 3), ('pps_allowance_exceeded', 9)]
+        self.assertEqual(ethtool.driver_metrics('ena', stats), {
+            'queue:0': {'ena.queue.tx_cnt': 5}, 'queue:1': {'ena.queue.tx_cnt': 7}, 'global': {'ena.tx_timeout': 2}})
+        self.assertEqual(ethtool.driver_metrics('e1000', stats), {}, 'drivers the Agent does not know: nothing')
+        self.assertEqual(ethtool.ena_allowances(stats), {'aws.ec2.pps_allowance_exceeded': 9})
+
+        self.proc.write('net/dev', NETDEV.format(rx=1, tx=1))
+        read = ethtool.read
+        asked = []
+
+        def fake_read(iface):
+            asked.append(iface)
+            if iface != 'eth0':
+                raise OSError(95, 'Operation not supported')
+            return 'ena', '2.8', stats
+
+        ethtool.read = fake_read
+        try:
+            _, n = run(network.NetworkCheck, {'collect_ethtool_metrics': True, 'collect_aws_ena_metrics': True,
+                                              'tags': ['t:1']})
+        finally:
+            ethtool.read = read
+        dev = ('t:1', 'driver_name:ena', 'driver_version:2.8', 'device:eth0')
+        self.assertEqual(n[('system.net.ena.queue.tx_cnt', dev + ('queue:1',))], (MONOTONIC_COUNT, 7))
+        self.assertEqual(n[('system.net.ena.tx_timeout', dev + ('global',))], (MONOTONIC_COUNT, 2))
+        self.assertEqual(n[('system.net.aws.ec2.pps_allowance_exceeded', dev)], (GAUGE, 9))
+        self.assertEqual(asked, ['eth0'], 'not lo, nor an interface that never moved a byte')
+
+    def test_ethtool_reads_the_kernel(self):
+        with self.assertRaises(OSError):
+            ethtool.read('no-such-if0')
+        answered = []
+        for iface in sorted(os.listdir('/sys/class/net')):
+            try:
+                answered.append((iface, ethtool.read(iface)))
+            except OSError:
+                pass
+        if not answered:
+            self.skipTest('no interface here answers SIOCETHTOOL')
+        for iface, (driver, version, stats) in answered:
+            self.assertTrue(driver, iface)
+            self.assertTrue(all(isinstance(v, int) and v >= 0 for _, v in stats), iface)
+            self.assertEqual(len({name for name, _ in stats}), len(stats), iface + ': names are distinct')
 
 if __name__ == '__main__':
     unittest.main()

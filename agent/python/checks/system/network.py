@@ -21,10 +21,16 @@ gauges ``system.net.tcp4.established``, ``.opening``, ``.closing``,
 ``tcp6``/``udp6``); ``combine_connection_states: false`` reports one gauge
 per kernel state (``system.net.tcp4.syn_sent``, ...).
 
+``collect_ethtool_metrics`` adds each interface's driver statistics
+(``ethtool -S``, for the drivers the Agent knows: ena, virtio_net,
+hv_netvsc, gve) as monotonic counts ``system.net.<driver>.queue.<name>``
+tagged ``queue:N`` (``.cpu.`` and ``cpu:N`` per CPU, ``global`` for the
+whole device), and ``collect_aws_ena_metrics`` the ENA allowance counters
+as gauges ``system.net.aws.ec2.*``; both tagged ``driver_name:``, ``driver_version:``
+and ``device:`` (see ``checks.system.ethtool``).
+
 ``excluded_interfaces`` and ``excluded_interface_re`` leave interfaces out
-(the default configuration excludes ``lo``). Not collected: ethtool and
-AWS ENA driver statistics (``collect_ethtool_metrics``), which need the
-``SIOCETHTOOL`` ioctl.
+(the default configuration excludes ``lo``).
 """
 
 import os
@@ -32,7 +38,7 @@ import re
 import subprocess
 
 from checks import AgentCheck
-from checks.system import instance_tags, procfs_path, read_lines
+from checks.system import ethtool, instance_tags, procfs_path, read_lines
 
 INTERFACE_METRICS = (
     # (/proc/net/dev column, metric)
@@ -169,7 +175,9 @@ class NetworkCheck(AgentCheck):
         def skip(name):
             return name in excluded or (excluded_re is not None and excluded_re.match(name) is not None)
 
-        self._interfaces(tags, skip)
+        active = self._interfaces(tags, skip)
+        if instance.get('collect_ethtool_metrics', False) or instance.get('collect_aws_ena_metrics', False):
+            self._ethtool(instance, tags, [name for name in active if name not in ('lo', 'lo0')])
         self._iface_sys_metrics(tags)
         self._protocols(instance, tags)
         if instance.get('collect_connection_state', False):
@@ -178,6 +186,8 @@ class NetworkCheck(AgentCheck):
         self._conntrack(instance, tags)
 
     def _interfaces(self, tags, skip):
+        """Submit the interfaces' counters; the names of those reported."""
+        active = []
         for line in read_lines('net', 'dev')[2:]:
             name, _, rest = line.partition(':')
             name = name.strip()
@@ -197,6 +207,26 @@ class NetworkCheck(AgentCheck):
                 self.rate(metric, counters[column], tags=dev_tags)
             for errors, drops, metric in ERROR_METRICS:
                 self.rate(metric, counters[errors] + counters[drops], tags=dev_tags)
+            active.append(name)
+        return active
+
+    def _ethtool(self, instance, tags, interfaces):
+        for name in interfaces:
+            try:
+                driver, version, stats = ethtool.read(name)
+            except OSError as e:
+                # Interfaces without SIOCETHTOOL: bridges, tunnels, veth, ...
+                self.log.debug('no ethtool statistics for %s: %s', name, e)
+                continue
+            dev_tags = tags + ['driver_name:{}'.format(driver), 'driver_version:{}'.format(version),
+                               'device:{}'.format(name)]
+            if instance.get('collect_aws_ena_metrics', False):
+                for metric, value in ethtool.ena_allowances(stats).items():
+                    self.gauge('system.net.' + metric, value, tags=dev_tags)
+            if instance.get('collect_ethtool_metrics', False):
+                for tag, metrics in ethtool.driver_metrics(driver, stats).items():
+                    for metric, value in metrics.items():
+                        self.monotonic_count('system.net.' + metric, value, tags=dev_tags + [tag])
 
     def _iface_sys_metrics(self, tags):
         base = '/sys/class/net'
