@@ -140,7 +140,7 @@ fn dogstatsd_over_udp() {
         "demo.latency.count:5|g|#demo:all,team:demo",
         "_sc|demo.can_connect|0|#demo:all,team:demo",
         "_sc|demo.degraded|1|#demo:all,team:demo|m:run 1",
-        "_e{8,12}:demo run|run number 1|#demo:all,team:demo",
+        "_e{8,12}:demo run|run number 1|d:1700000001|k:demo-run|s:demo|t:info|#demo:all,team:demo",
     ] {
         assert!(
             lines.iter().any(|l| l == want),

@@ -1,6 +1,10 @@
 //! DogStatsD over UDP: each flush's series, service checks and events
 //! as DogStatsD lines, batched into datagrams of at most [`MAX_DATAGRAM`]
 //! bytes (`docs/agent.md`).
+//!
+//! Hostnames: the server gives what it receives its own hostname, so only a
+//! hostname other than the agent's is sent (a `host:` tag on a metric, the
+//! `h:` field of a service check or an event), as the check meant it.
 
 use std::io;
 use std::net::{ToSocketAddrs, UdpSocket};
@@ -56,11 +60,16 @@ fn format_value(v: f64) -> String {
     }
 }
 
+/// `host` when it is a hostname other than `own`, the agent's.
+fn foreign_host<'a>(host: &'a str, own: &str) -> Option<&'a str> {
+    (!host.is_empty() && host != own).then_some(host)
+}
+
 /// A series as a DogStatsD metric line, `name:value|g|#tags`: gauges as
 /// `g`, counts as `c`, rates as gauges of their per-second value (as the
-/// Agent reports them). `None` for a non-finite value, which the protocol
-/// cannot carry.
-pub fn format_serie(s: &Serie) -> Option<String> {
+/// Agent reports them); a hostname other than `own` as a `host:` tag.
+/// `None` for a non-finite value, which the protocol cannot carry.
+pub fn format_serie(s: &Serie, own: &str) -> Option<String> {
     if !s.value.is_finite() {
         return None;
     }
@@ -69,8 +78,23 @@ pub fn format_serie(s: &Serie) -> Option<String> {
         SerieKind::Count => "c",
     };
     let mut out = format!("{}:{}|{t}", clean_name(&s.name), format_value(s.value));
-    push_tags(&mut out, &s.tags);
+    match foreign_host(&s.hostname, own) {
+        Some(h) => {
+            let mut tags: Vec<&str> = s.tags.iter().map(String::as_str).collect();
+            let host_tag = format!("host:{h}");
+            tags.push(&host_tag);
+            push_tags(&mut out, &tags);
+        }
+        None => push_tags(&mut out, &s.tags),
+    }
     Some(out)
+}
+
+/// A field's text as DogStatsD can carry it in a `|x:value` part.
+fn clean_field(s: &str) -> String {
+    s.chars()
+        .map(|c| if matches!(c, '|' | '\n' | '\r') { '_' } else { c })
+        .collect()
 }
 
 /// Newlines escaped as DogStatsD expects in event text and service-check messages.
@@ -78,10 +102,14 @@ fn escape_newlines(s: &str) -> String {
     s.replace("\r\n", "\\n").replace('\n', "\\n")
 }
 
-/// A service check line: `_sc|name|status|#tags|m:message` (the tags and
-/// message parts only when present; the message always last).
-pub fn format_service_check(sc: &ServiceCheck) -> String {
+/// A service check line: `_sc|name|status|h:host|#tags|m:message` (each
+/// part only when present; the message always last).
+pub fn format_service_check(sc: &ServiceCheck, own: &str) -> String {
     let mut out = format!("_sc|{}|{}", clean_name(&sc.name), sc.status);
+    if let Some(h) = foreign_host(&sc.hostname, own) {
+        out.push_str("|h:");
+        out.push_str(&clean_field(h));
+    }
     push_tags(&mut out, &sc.tags);
     if !sc.message.is_empty() {
         out.push_str("|m:");
@@ -90,22 +118,41 @@ pub fn format_service_check(sc: &ServiceCheck) -> String {
     out
 }
 
-/// An event line: `_e{len(title),len(text)}:title|text|#tags`, lengths in
-/// bytes of the (newline-escaped) UTF-8 strings.
-pub fn format_event(e: &Event) -> String {
-    let e = e.summary();
+/// An event line: `_e{len(title),len(text)}:title|text|d:timestamp|h:host|
+/// k:aggregation_key|p:priority|s:source_type_name|t:alert_type|#tags`,
+/// lengths in bytes of the (newline-escaped) UTF-8 strings, each optional
+/// part only when the event has it.
+pub fn format_event(event: &Event, own: &str) -> String {
+    let e = event.summary();
     let (title, text) = (escape_newlines(e.title), escape_newlines(e.text));
     let mut out = format!("_e{{{},{}}}:{title}|{text}", title.len(), text.len());
+    if e.timestamp > 0 {
+        out.push_str(&format!("|d:{}", e.timestamp));
+    }
+    let host = event.host.as_deref().and_then(|h| foreign_host(h, own));
+    let fields = [
+        ("h", host),
+        ("k", event.aggregation_key.as_deref()),
+        ("p", event.priority.as_deref()),
+        ("s", event.source_type_name.as_deref()),
+        ("t", e.alert_type),
+    ];
+    for (key, value) in fields {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.push_str(&format!("|{key}:{}", clean_field(v)));
+        }
+    }
     push_tags(&mut out, &e.tags);
     out
 }
 
 /// Every DogStatsD line for one flush: series, then service checks, then
-/// events. (Histogram buckets have no DogStatsD form and are not sent.)
-pub fn dogstatsd_lines(flush: &Flush) -> Vec<String> {
-    let mut lines: Vec<String> = flush.series.iter().filter_map(format_serie).collect();
-    lines.extend(flush.service_checks.iter().map(format_service_check));
-    lines.extend(flush.events.iter().map(format_event));
+/// events; `own` is the agent's hostname. (Histogram buckets have no
+/// DogStatsD form and are not sent.)
+pub fn dogstatsd_lines(flush: &Flush, own: &str) -> Vec<String> {
+    let mut lines: Vec<String> = flush.series.iter().filter_map(|s| format_serie(s, own)).collect();
+    lines.extend(flush.service_checks.iter().map(|sc| format_service_check(sc, own)));
+    lines.extend(flush.events.iter().map(|e| format_event(e, own)));
     lines
 }
 
@@ -139,6 +186,8 @@ pub fn batch_lines(lines: &[String], max: usize) -> (Vec<String>, Vec<String>) {
 #[derive(Debug)]
 pub struct DogStatsdSink {
     socket: UdpSocket,
+    /// The agent's hostname: not sent (the server uses its own).
+    hostname: String,
 }
 
 impl DogStatsdSink {
@@ -151,7 +200,17 @@ impl DogStatsdSink {
         let local = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
         let socket = UdpSocket::bind(local)?;
         socket.connect(target)?;
-        Ok(DogStatsdSink { socket })
+        Ok(DogStatsdSink {
+            socket,
+            hostname: String::new(),
+        })
+    }
+
+    /// The agent's hostname: what carries it is sent without a hostname,
+    /// for the server to give its own; other hostnames are sent.
+    pub fn with_hostname(mut self, hostname: impl Into<String>) -> DogStatsdSink {
+        self.hostname = hostname.into();
+        self
     }
 }
 
@@ -160,7 +219,11 @@ impl Sink for DogStatsdSink {
         let Report::Flush(f) = report else {
             return Ok(());
         };
-        let lines: Vec<String> = f.entries.iter().flat_map(|e| dogstatsd_lines(&e.flush)).collect();
+        let lines: Vec<String> = f
+            .entries
+            .iter()
+            .flat_map(|e| dogstatsd_lines(&e.flush, &self.hostname))
+            .collect();
         let (datagrams, dropped) = batch_lines(&lines, MAX_DATAGRAM);
         for d in &datagrams {
             // A server that is down makes sends fail (ECONNREFUSED from an
@@ -203,26 +266,29 @@ mod tests {
     #[test]
     fn metric_lines_by_kind() {
         assert_eq!(
-            format_serie(&serie("a.b", 1.5, SerieKind::Gauge, &["x:1", "y"])).unwrap(),
+            format_serie(&serie("a.b", 1.5, SerieKind::Gauge, &["x:1", "y"]), "h").unwrap(),
             "a.b:1.5|g|#x:1,y"
         );
-        assert_eq!(format_serie(&serie("c", 3.0, SerieKind::Count, &[])).unwrap(), "c:3|c");
         assert_eq!(
-            format_serie(&serie("r", 0.25, SerieKind::Rate, &["t"])).unwrap(),
+            format_serie(&serie("c", 3.0, SerieKind::Count, &[]), "h").unwrap(),
+            "c:3|c"
+        );
+        assert_eq!(
+            format_serie(&serie("r", 0.25, SerieKind::Rate, &["t"]), "h").unwrap(),
             "r:0.25|g|#t"
         );
         assert_eq!(
-            format_serie(&serie("n", -2.0, SerieKind::Gauge, &[])).unwrap(),
+            format_serie(&serie("n", -2.0, SerieKind::Gauge, &[]), "h").unwrap(),
             "n:-2|g"
         );
-        assert!(format_serie(&serie("nan", f64::NAN, SerieKind::Gauge, &[])).is_none());
-        assert!(format_serie(&serie("inf", f64::INFINITY, SerieKind::Gauge, &[])).is_none());
+        assert!(format_serie(&serie("nan", f64::NAN, SerieKind::Gauge, &[]), "h").is_none());
+        assert!(format_serie(&serie("inf", f64::INFINITY, SerieKind::Gauge, &[]), "h").is_none());
     }
 
     #[test]
     fn separators_are_cleaned() {
         let s = serie("a:b|c d", 1.0, SerieKind::Gauge, &["k:v,w", "p|q"]);
-        assert_eq!(format_serie(&s).unwrap(), "a_b_c_d:1|g|#k:v_w,p_q");
+        assert_eq!(format_serie(&s, "h").unwrap(), "a_b_c_d:1|g|#k:v_w,p_q");
     }
 
     #[test]
@@ -234,10 +300,13 @@ mod tests {
             hostname: "h".into(),
             message: "down\nhard".into(),
         };
-        assert_eq!(format_service_check(&sc), "_sc|demo.can_connect|2|#a:1,b|m:down\\nhard");
+        assert_eq!(
+            format_service_check(&sc, "h"),
+            "_sc|demo.can_connect|2|#a:1,b|m:down\\nhard"
+        );
         sc.tags.clear();
         sc.message.clear();
-        assert_eq!(format_service_check(&sc), "_sc|demo.can_connect|2");
+        assert_eq!(format_service_check(&sc, "h"), "_sc|demo.can_connect|2");
     }
 
     #[test]
@@ -256,7 +325,7 @@ mod tests {
             raw: None,
         };
         // "héllo" is 6 bytes; "line1\\nline2" is 12.
-        assert_eq!(format_event(&e), "_e{6,12}:héllo|line1\\nline2|#t:1");
+        assert_eq!(format_event(&e, "h"), "_e{6,12}:héllo|line1\\nline2|#t:1");
         let mut raw = Value::object();
         raw.insert("msg_title", "T");
         raw.insert("msg_text", "body");
@@ -268,7 +337,50 @@ mod tests {
             raw: Some(raw),
             ..e
         };
-        assert_eq!(format_event(&e), "_e{1,4}:T|body|#x");
+        assert_eq!(format_event(&e, "h"), "_e{1,4}:T|body|#x");
+    }
+
+    #[test]
+    fn hostnames_other_than_the_agents_are_sent() {
+        let mut s = serie("m", 1.0, SerieKind::Gauge, &["a"]);
+        assert_eq!(
+            format_serie(&s, "h").unwrap(),
+            "m:1|g|#a",
+            "the agent's own: the server's"
+        );
+        s.hostname = "db-1".into();
+        assert_eq!(format_serie(&s, "h").unwrap(), "m:1|g|#a,host:db-1");
+        s.tags.clear();
+        assert_eq!(format_serie(&s, "h").unwrap(), "m:1|g|#host:db-1");
+        let sc = ServiceCheck {
+            name: "up".into(),
+            status: 0,
+            tags: vec!["a".into()],
+            hostname: "db|1".into(),
+            message: "ok".into(),
+        };
+        assert_eq!(format_service_check(&sc, "h"), "_sc|up|0|h:db_1|#a|m:ok");
+        let e = Event {
+            title: Some("t".into()),
+            text: Some("x".into()),
+            timestamp: 1700000000,
+            priority: Some("low".into()),
+            host: Some("db-1".into()),
+            tags: None,
+            alert_type: Some("error".into()),
+            aggregation_key: Some("k1".into()),
+            source_type_name: Some("pyhost".into()),
+            event_type: None,
+            raw: None,
+        };
+        assert_eq!(
+            format_event(&e, "h"),
+            "_e{1,1}:t|x|d:1700000000|h:db-1|k:k1|p:low|s:pyhost|t:error"
+        );
+        assert_eq!(
+            format_event(&e, "db-1"),
+            "_e{1,1}:t|x|d:1700000000|k:k1|p:low|s:pyhost|t:error"
+        );
     }
 
     #[test]
@@ -315,7 +427,9 @@ mod tests {
     fn udp_sink_sends_batches() {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
         server.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut sink = DogStatsdSink::connect(&server.local_addr().unwrap().to_string()).unwrap();
+        let mut sink = DogStatsdSink::connect(&server.local_addr().unwrap().to_string())
+            .unwrap()
+            .with_hostname("h");
         let flush = Flush {
             series: (0..80)
                 .map(|i| serie(&format!("m{i}"), i as f64, SerieKind::Gauge, &["k:v"]))

@@ -23,10 +23,10 @@ pub fn run(opts: RunArgs) -> Result<(), Box<dyn Error>> {
         Output::Json => sinks.push(Box::new(JsonSink::new(LineWriter::new(reserve_stdout()?)))),
         Output::None => {}
     }
-    if let Some(addr) = &opts.dogstatsd {
-        let sink = DogStatsdSink::connect(addr).map_err(|e| format!("--dogstatsd {addr}: {e}"))?;
-        sinks.push(Box::new(sink));
-    }
+    let dogstatsd = match &opts.dogstatsd {
+        Some(addr) => Some(DogStatsdSink::connect(addr).map_err(|e| format!("--dogstatsd {addr}: {e}"))?),
+        None => None,
+    };
     let status_addr = opts
         .status_addr
         .as_deref()
@@ -42,6 +42,9 @@ pub fn run(opts: RunArgs) -> Result<(), Box<dyn Error>> {
     })?;
 
     let started = start::start(&opts.common, opts.workers, false)?;
+    if let Some(sink) = dogstatsd {
+        sinks.push(Box::new(sink.with_hostname(started.hostname.clone())));
+    }
     // Dropped last, after the scheduler: flushes the checks' pending output.
     let _guards = started.guards;
     let mut options = started.options;
