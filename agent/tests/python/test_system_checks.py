@@ -214,6 +214,25 @@ class SystemChecksTest(unittest.TestCase):
         _, d = run(disk.DiskCheck, {'min_disk_size': 1 << 40})
         self.assertFalse(any(name == 'system.disk.total' for (name, _) in d), 'smaller than 1 EiB')
 
+    def test_disk_tags_labelled_filesystems(self):
+        dev = os.path.join(self.proc.root, 'dev')
+        by_label = os.path.join(dev, 'disk', 'by-label')
+        os.makedirs(by_label)
+        open(os.path.join(dev, 'vdb1'), 'w').close()
+        os.symlink('../../vdb1', os.path.join(by_label, 'data\\x20disk'))
+        device = os.path.join(dev, 'vdb1')
+        self.proc.write('self/mounts', '{} / ext4 rw 0 0\n/dev/unlabelled / ext4 rw 0 0\n'.format(device))
+        saved, disk.BY_LABEL = disk.BY_LABEL, by_label
+        try:
+            _, d = run(disk.DiskCheck)
+            _, off = run(disk.DiskCheck, {'tag_by_label': False})
+        finally:
+            disk.BY_LABEL = saved
+        labelled = ('label:data disk', 'device_label:data disk', 'device:' + device, 'device_name:vdb1')
+        self.assertIn(('system.disk.total', labelled), d)
+        self.assertIn(('system.disk.total', ('device:/dev/unlabelled', 'device_name:unlabelled')), d)
+        self.assertIn(('system.disk.total', ('device:' + device, 'device_name:vdb1')), off)
+
     def test_io_derives_latencies_from_the_previous_run(self):
         stats = dict(reads=100, sectors_read=800, read_ms=50, writes=40, sectors_written=400, write_ms=80,
                      io_ms=100, weighted=200)

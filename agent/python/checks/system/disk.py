@@ -16,7 +16,9 @@ regular expressions matched at the start: ``file_system_include``/
 adds ``filesystem:``; ``device_tag_re`` maps a regular expression on the
 device name (the mount point with ``use_mount``) to comma-separated tags;
 ``service_check_rw`` reports ``disk.read_write`` (OK for ``rw``, CRITICAL
-for ``ro``). Usage is ``statvfs``'s, as gopsutil computes it: ``in_use`` is
+for ``ro``); ``tag_by_label`` (on by default) adds ``label:`` and
+``device_label:`` for a filesystem with a label, read from udev's
+``/dev/disk/by-label`` links (what the Agent asks ``blkid`` for). Usage is ``statvfs``'s, as gopsutil computes it: ``in_use`` is
 used / (used + available to users).
 """
 
@@ -30,6 +32,24 @@ from checks.system import instance_tags, read_lines
 def _unescape(field):
     # /proc/mounts writes spaces, tabs, newlines and backslashes as octal escapes.
     return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
+
+
+BY_LABEL = '/dev/disk/by-label'
+
+
+def device_labels(directory=None):
+    """``{device path: label}`` from the ``by-label`` links (udev writes
+    characters it cannot put in a file name as ``\\xNN``)."""
+    directory = directory or BY_LABEL
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return {}
+    labels = {}
+    for name in names:
+        device = os.path.realpath(os.path.join(directory, name))
+        labels[device] = re.sub(r'\\x([0-9a-fA-F]{2})', lambda m: chr(int(m.group(1), 16)), name)
+    return labels
 
 
 def _patterns(*sources):
@@ -96,6 +116,7 @@ class DiskCheck(AgentCheck):
 
     def _partitions(self, instance, tags):
         min_size = float(instance.get('min_disk_size', 0) or 0) * 1024 * 1024
+        labels = device_labels() if instance.get('tag_by_label', True) else {}
         for line in read_lines('self', 'mounts'):
             fields = line.split()
             if len(fields) < 4:
@@ -118,6 +139,9 @@ class DiskCheck(AgentCheck):
             if instance.get('tag_by_filesystem', False):
                 dev_tags += [fstype, 'filesystem:{}'.format(fstype)]
             dev_tags += self._device_tags(name)
+            label = labels.get(os.path.realpath(device)) if device.startswith('/') else None
+            if label:
+                dev_tags += ['label:{}'.format(label), 'device_label:{}'.format(label)]
             dev_tags += ['device:{}'.format(name), 'device_name:{}'.format(os.path.basename(device))]
             self.gauge('system.disk.total', total / 1024.0, tags=dev_tags)
             self.gauge('system.disk.used', used / 1024.0, tags=dev_tags)
