@@ -6,7 +6,7 @@
 //! below declares its fields in the order of the schema in
 //! `docs/run_check.md` or `docs/agent.md`.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::value::Value;
 
@@ -110,7 +110,7 @@ pub struct MetricSample {
 
 /// A service check (`submit_service_check(check, check_id, name, status, tags, hostname, message)`).
 /// Serialized (the `service_check` lines of both outputs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceCheck {
     /// The service check name.
     pub name: String,

@@ -148,13 +148,8 @@ pub enum WireSubmission {
         flush_first_value: bool,
         timestamp: Bits,
     },
-    ServiceCheck {
-        name: String,
-        status: i32,
-        tags: Vec<String>,
-        hostname: String,
-        message: String,
-    },
+    /// As recorded: every field travels as is.
+    ServiceCheck(ServiceCheck),
     Event {
         title: Option<String>,
         text: Option<String>,
@@ -204,13 +199,7 @@ impl From<Submission> for WireSubmission {
                 flush_first_value: m.flush_first_value,
                 timestamp: m.timestamp.into(),
             },
-            Submission::ServiceCheck(c) => WireSubmission::ServiceCheck {
-                name: c.name,
-                status: c.status,
-                tags: c.tags,
-                hostname: c.hostname,
-                message: c.message,
-            },
+            Submission::ServiceCheck(c) => WireSubmission::ServiceCheck(c),
             Submission::Event(e) => WireSubmission::Event {
                 title: e.title,
                 text: e.text,
@@ -267,19 +256,7 @@ impl TryFrom<WireSubmission> for Submission {
                 flush_first_value,
                 timestamp: timestamp.into(),
             }),
-            WireSubmission::ServiceCheck {
-                name,
-                status,
-                tags,
-                hostname,
-                message,
-            } => Submission::ServiceCheck(ServiceCheck {
-                name,
-                status,
-                tags,
-                hostname,
-                message,
-            }),
+            WireSubmission::ServiceCheck(c) => Submission::ServiceCheck(c),
             WireSubmission::Event {
                 title,
                 text,
