@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::aggregator::Flush;
 use crate::check::LoadError;
-use crate::sinks::{table_rows, Report, RunStatus, Sink};
+use crate::sinks::{aligned_lines, table_rows, Report, RunStatus, Sink};
 use crate::value::Value;
 
 /// One run of an instance.
@@ -226,26 +226,9 @@ impl CheckResults {
             if rows.is_empty() {
                 out.push_str("\n  (nothing submitted in the last run)\n");
             } else {
-                let header = ["METRIC", "TYPE", "VALUE", "TAGS"].map(str::to_string);
-                let mut w = [0usize; 3];
-                for row in std::iter::once(&header).chain(&rows) {
-                    for k in 0..3 {
-                        w[k] = w[k].max(row[k].len());
-                    }
-                }
                 out.push('\n');
-                for row in std::iter::once(&header).chain(&rows) {
-                    let _ = writeln!(
-                        out,
-                        "  {:<w0$}  {:<w1$}  {:>w2$}  {}",
-                        row[0],
-                        row[1],
-                        row[2],
-                        row[3],
-                        w0 = w[0],
-                        w1 = w[1],
-                        w2 = w[2]
-                    );
+                for line in aligned_lines(["METRIC", "TYPE", "VALUE", "TAGS"], &rows) {
+                    let _ = writeln!(out, "{line}");
                 }
             }
             out.push('\n');

@@ -34,7 +34,7 @@ pub use dogstatsd::{
 };
 pub use json::JsonSink;
 pub use stderr::StderrSink;
-pub use table::{table_rows, TableSink};
+pub use table::{aligned_lines, table_rows, TableSink};
 
 /// How a run ended. Serialized as [`as_str`](RunStatus::as_str).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -83,6 +83,35 @@ fn clock(timestamp: f64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// The lines of an aligned table, header first: each cell padded to its
+/// column's widest, two spaces apart, indented by two; the next-to-last
+/// column (the value) aligned right, the last (the tags) not padded.
+pub fn aligned_lines<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Vec<String> {
+    let header = header.map(str::to_string);
+    let mut width = [0usize; N];
+    for row in std::iter::once(&header).chain(rows) {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    std::iter::once(&header)
+        .chain(rows)
+        .map(|row| {
+            let mut line = String::new();
+            for (k, cell) in row.iter().enumerate() {
+                let w = width[k];
+                line.push_str("  ");
+                match N - 1 - k {
+                    0 => line.push_str(cell),
+                    1 => line.push_str(&format!("{cell:>w$}")),
+                    _ => line.push_str(&format!("{cell:<w$}")),
+                }
+            }
+            line
+        })
+        .collect()
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -125,27 +154,8 @@ impl<W: Write + Send> TableSink<W> {
             }
         )?;
         (self.runs, self.failed) = (0, 0);
-        let header = ["CHECK", "METRIC", "TYPE", "VALUE", "TAGS"].map(str::to_string);
-        let mut width = [0usize; 4];
-        for row in std::iter::once(&header).chain(&rows) {
-            for i in 0..4 {
-                width[i] = width[i].max(row[i].len());
-            }
-        }
-        for row in std::iter::once(&header).chain(&rows) {
-            writeln!(
-                out,
-                "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                w0 = width[0],
-                w1 = width[1],
-                w2 = width[2],
-                w3 = width[3]
-            )?;
+        for line in aligned_lines(["CHECK", "METRIC", "TYPE", "VALUE", "TAGS"], &rows) {
+            writeln!(out, "{line}")?;
         }
         out.flush()
     }
