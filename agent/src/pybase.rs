@@ -21,13 +21,21 @@ pub struct EmbeddedModule {
     pub is_package: bool,
 }
 
-macro_rules! system_module {
-    ($name:literal) => {
+/// An embedded module from its dotted name and its file under
+/// `python/checks/` (`package` for an `__init__.py`).
+macro_rules! embedded {
+    ($name:literal, $file:literal) => {
+        embedded!($name, $file, false)
+    };
+    ($name:literal, $file:literal, package) => {
+        embedded!($name, $file, true)
+    };
+    ($name:literal, $file:literal, $is_package:expr) => {
         EmbeddedModule {
-            name: concat!("checks.system.", $name),
-            filename: concat!("<pyhost>/checks/system/", $name, ".py"),
-            source: include_str!(concat!("../python/checks/system/", $name, ".py")),
-            is_package: false,
+            name: $name,
+            filename: concat!("<pyhost>/checks/", $file),
+            source: include_str!(concat!("../python/checks/", $file)),
+            is_package: $is_package,
         }
     };
 }
@@ -36,39 +44,19 @@ macro_rules! system_module {
 /// because `checks` imports it when the host modules are missing; a
 /// package before its modules.
 pub const MODULES: &[EmbeddedModule] = &[
-    EmbeddedModule {
-        name: "checks.stubs",
-        filename: "<pyhost>/checks/stubs.py",
-        source: include_str!("../python/checks/stubs.py"),
-        is_package: false,
-    },
-    EmbeddedModule {
-        name: "checks",
-        filename: "<pyhost>/checks/__init__.py",
-        source: include_str!("../python/checks/__init__.py"),
-        is_package: true,
-    },
-    EmbeddedModule {
-        name: "checks._guards",
-        filename: "<pyhost>/checks/_guards.py",
-        source: include_str!("../python/checks/_guards.py"),
-        is_package: false,
-    },
-    EmbeddedModule {
-        name: "checks.system",
-        filename: "<pyhost>/checks/system/__init__.py",
-        source: include_str!("../python/checks/system/__init__.py"),
-        is_package: true,
-    },
-    system_module!("cpu"),
-    system_module!("disk"),
-    system_module!("ethtool"),
-    system_module!("file_handle"),
-    system_module!("io"),
-    system_module!("load"),
-    system_module!("memory"),
-    system_module!("network"),
-    system_module!("uptime"),
+    embedded!("checks.stubs", "stubs.py"),
+    embedded!("checks", "__init__.py", package),
+    embedded!("checks._guards", "_guards.py"),
+    embedded!("checks.system", "system/__init__.py", package),
+    embedded!("checks.system.cpu", "system/cpu.py"),
+    embedded!("checks.system.disk", "system/disk.py"),
+    embedded!("checks.system.ethtool", "system/ethtool.py"),
+    embedded!("checks.system.file_handle", "system/file_handle.py"),
+    embedded!("checks.system.io", "system/io.py"),
+    embedded!("checks.system.load", "system/load.py"),
+    embedded!("checks.system.memory", "system/memory.py"),
+    embedded!("checks.system.network", "system/network.py"),
+    embedded!("checks.system.uptime", "system/uptime.py"),
 ];
 
 /// Install the base package in `sys.modules`, so `import checks` works
