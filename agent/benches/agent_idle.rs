@@ -15,47 +15,19 @@
 //! (`PYHOST_IDLE_SECS` changes it); without `--bench` (as `cargo test`
 //! runs benches), 3 s.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::context_switches;
+
 const CHECK: &str = "from checks import AgentCheck\n\n\
 class Idle(AgentCheck):\n    def check(self, instance):\n        self.gauge('idle.alive', 1)\n";
-
-/// (voluntary, nonvoluntary) context switches of every thread of `pid`, by
-/// thread name. A voluntary switch is the thread blocking (a sleep ending
-/// is a wake-up); a nonvoluntary one is the scheduler preempting it.
-fn context_switches(pid: u32) -> BTreeMap<String, (u64, u64)> {
-    let mut by_name = BTreeMap::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-            continue;
-        };
-        let name = status
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("Name:"))
-            .unwrap_or("?")
-            .trim()
-            .to_string();
-        let field = |key: &str| -> u64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
-                .unwrap_or(0)
-        };
-        let e = by_name.entry(name).or_insert((0, 0));
-        e.0 += field("voluntary_ctxt_switches:");
-        e.1 += field("nonvoluntary_ctxt_switches:");
-    }
-    by_name
-}
 
 /// Run the agent with `args`, wait for its first flush, count its context
 /// switches over `window`, per thread: (voluntary, nonvoluntary).

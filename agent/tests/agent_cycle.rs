@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::context_switches;
 use common::program::{
     f, interrupt, json_lines, lines_of, pyhost_bare, pyhost_in, s, wait_bounded, wait_for_line, write,
 };
@@ -173,33 +174,6 @@ fn with_no_arguments_it_shows_this_machines_metrics() {
     assert!(load >= 0.0);
 }
 
-/// Context switches (voluntary and not) of every thread of `pid`, by thread name.
-pub fn context_switches(pid: u32) -> BTreeMap<String, u64> {
-    let mut by_name = BTreeMap::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return by_name;
-    };
-    for task in tasks.flatten() {
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-            continue;
-        };
-        let name = status
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("Name:"))
-            .unwrap_or("?")
-            .trim()
-            .to_string();
-        let switches: u64 = status
-            .lines()
-            .filter(|l| l.contains("ctxt_switches:"))
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .sum();
-        *by_name.entry(name).or_insert(0) += switches;
-    }
-    by_name
-}
-
 #[test]
 fn an_idle_agent_sleeps() {
     // One check every 60 s: once it has run, the process should only wake
@@ -233,7 +207,10 @@ fn an_idle_agent_sleeps() {
     assert!(wait_bounded(child, Duration::from_secs(20)).status.success());
     let per_thread: BTreeMap<&String, u64> = after
         .iter()
-        .map(|(name, n)| (name, n.saturating_sub(*before.get(name).unwrap_or(&0))))
+        .map(|(name, (v, n))| {
+            let (v0, n0) = before.get(name).copied().unwrap_or((0, 0));
+            (name, (v + n).saturating_sub(v0 + n0))
+        })
         .collect();
     let total: u64 = per_thread.values().sum();
     let per_second = total as f64 / window.as_secs_f64();

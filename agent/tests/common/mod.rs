@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -46,3 +47,36 @@ fn free_threaded_suffix() -> &'static str {
 
 /// Running the `pyhost` program (only the tests that have the binary use it).
 pub mod program;
+
+/// (voluntary, nonvoluntary) context switches of every thread of `pid`, by
+/// thread name. A voluntary switch is the thread blocking (a sleep ending
+/// is a wake-up); a nonvoluntary one is the scheduler preempting it.
+pub fn context_switches(pid: u32) -> BTreeMap<String, (u64, u64)> {
+    let mut by_name = BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        let name = status
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("Name:"))
+            .unwrap_or("?")
+            .trim()
+            .to_string();
+        let field = |key: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let e = by_name.entry(name).or_insert((0, 0));
+        e.0 += field("voluntary_ctxt_switches:");
+        e.1 += field("nonvoluntary_ctxt_switches:");
+    }
+    by_name
+}
